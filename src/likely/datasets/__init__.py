@@ -1,6 +1,7 @@
 """Data sets: the course's seeded toy sets, the TFP tutorial set, and the vendored DC2 sample."""
 
 from likely.datasets._dc2 import BANDS, dc2_path, load_dc2, read_dc2_hdf5, replace_nondetections
+from likely.datasets._features import photometry_features
 from likely.datasets._toy import d2_noise_std, make_d1, make_d2, make_d3, make_tfp_regression
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "make_d2",
     "make_d3",
     "make_tfp_regression",
+    "photometry_features",
     "read_dc2_hdf5",
     "replace_nondetections",
 ]

@@ -94,16 +94,21 @@ def replace_nondetections(frame: pd.DataFrame, policy: str = "limit") -> pd.Data
         frame[f"detected_{band}"] = ~missing
         if not missing.any():
             continue
+        mag_values = frame[mag].to_numpy(dtype=float, copy=True)
+        err_values = frame[err].to_numpy(dtype=float, copy=True)
         if policy == "nan":
-            frame.loc[missing, [mag, err]] = np.nan
-            continue
-        limits = np.unique(frame.loc[missing, err].to_numpy())
-        if len(limits) != 1 or not 15.0 < limits[0] < 35.0:
-            raise ValueError(
-                f"Cannot read the limiting magnitude of band {band!r}: the error column "
-                f"of its non-detections holds {limits[:5]!r}, not one magnitude. "
-                "Use nondetection='nan' and a policy of your own."
-            )
-        frame.loc[missing, mag] = limits[0]
-        frame.loc[missing, err] = NONDETECTION_ERROR
+            mag_values[missing] = np.nan
+            err_values[missing] = np.nan
+        else:
+            limits = np.unique(err_values[missing])
+            if len(limits) != 1 or not 15.0 < limits[0] < 35.0:
+                raise ValueError(
+                    f"Cannot read the limiting magnitude of band {band!r}: the error column "
+                    f"of its non-detections holds {limits[:5]!r}, not one magnitude. "
+                    "Use nondetection='nan' and a policy of your own."
+                )
+            mag_values[missing] = limits[0]
+            err_values[missing] = NONDETECTION_ERROR
+        frame[mag] = mag_values.astype(frame[mag].dtype)
+        frame[err] = err_values.astype(frame[err].dtype)
     return frame

@@ -1,0 +1,5 @@
+"""`python -m likely` runs the command line."""
+
+from likely.cli import main
+
+main()
