@@ -1,5 +1,15 @@
-"""Keras layers of likely: probabilistic heads (and, later, Bayesian layers)."""
+"""Keras layers of likely: probabilistic heads, ensemble and Bayesian layers, MC dropout."""
 
+from likely.layers._dropout import MCDropout
+from likely.layers._ensemble import EnsembleDense
 from likely.layers._heads import IndependentNormal, MixtureNormal
+from likely.layers._variational import DenseFlipout, DenseVariational
 
-__all__ = ["IndependentNormal", "MixtureNormal"]
+__all__ = [
+    "DenseFlipout",
+    "DenseVariational",
+    "EnsembleDense",
+    "IndependentNormal",
+    "MCDropout",
+    "MixtureNormal",
+]
