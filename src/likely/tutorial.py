@@ -48,9 +48,15 @@ def mse_network() -> keras.Sequential:
 def probabilistic_network(head: str, hidden: tuple[int, ...] = (32, 32)) -> keras.Sequential:
     """A small MLP ending in a Gaussian (`head="normal"`) or 2-component mixture head."""
     if head == "normal":
-        tail = [keras.layers.Dense(layers.IndependentNormal.params_size(1)), layers.IndependentNormal(1)]
+        tail = [
+            keras.layers.Dense(layers.IndependentNormal.params_size(1)),
+            layers.IndependentNormal(1),
+        ]
     elif head == "mixture":
-        tail = [keras.layers.Dense(layers.MixtureNormal.params_size(2, 1)), layers.MixtureNormal(2, 1)]
+        tail = [
+            keras.layers.Dense(layers.MixtureNormal.params_size(2, 1)),
+            layers.MixtureNormal(2, 1),
+        ]
     else:
         raise ValueError(f"Argument `head` must be 'normal' or 'mixture'. Received: head={head!r}")
     return keras.Sequential(

@@ -2,12 +2,20 @@
 
 from likely.datasets._dc2 import BANDS, dc2_path, load_dc2, read_dc2_hdf5, replace_nondetections
 from likely.datasets._features import photometry_features
-from likely.datasets._toy import d2_noise_std, make_d1, make_d2, make_d3, make_tfp_regression
+from likely.datasets._toy import (
+    d2_noise_std,
+    describe_builtins,
+    make_d1,
+    make_d2,
+    make_d3,
+    make_tfp_regression,
+)
 
 __all__ = [
     "BANDS",
     "d2_noise_std",
     "dc2_path",
+    "describe_builtins",
     "load_dc2",
     "make_d1",
     "make_d2",

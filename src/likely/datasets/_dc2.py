@@ -37,16 +37,9 @@ def dc2_path(split: str) -> Path:
 
 def read_dc2_hdf5(path: str | Path) -> pd.DataFrame:
     """Reads a DC2-layout HDF5 file (group `photometry`, one dataset a column)."""
-    import h5py
+    from likely.io import read_table
 
-    with h5py.File(path, "r") as handle:
-        if "photometry" not in handle:
-            raise ValueError(
-                f"{path} has no group 'photometry' (found: {sorted(handle)}); "
-                "it is not in the DC2 layout."
-            )
-        group = handle["photometry"]
-        return pd.DataFrame({name: group[name][:] for name in group})
+    return read_table(path, format="hdf5", group="photometry")
 
 
 def load_dc2(split: str = "train", nondetection: str = "limit") -> pd.DataFrame:

@@ -111,3 +111,21 @@ def make_tfp_regression(
     y = w0 * x * (1.0 + np.sin(x)) + b0 + rng.normal(size=x.shape) * 3.0 * (0.25 + g**2)
     x_test = np.linspace(x_lo, x_hi, 150)[:, None]
     return x[:, None], y, x_test
+
+
+def describe_builtins() -> dict[str, str]:
+    """Names and one-line descriptions of the built-in data sets.
+
+    Example:
+        >>> from likely.datasets import describe_builtins
+        >>> "dc2:train" in describe_builtins()
+        True
+    """
+    return {
+        "dc2:train": "DC2 photo-z training file, 10,225 galaxies (ugrizy mags, errors, redshift)",
+        "dc2:validation": "DC2 photo-z validation file, 20,449 galaxies",
+        "d1": "make_d1: y = 0.1x + N(0, 0.025), x in [-1, 1]",
+        "d2": "make_d2: y = 0.1x + sin(5x) + N(0, 0.45|x|) (heteroscedastic)",
+        "d3": "make_d3: two branches 0.1x and 0.75x (bimodal)",
+        "tfp": "make_tfp_regression: the TFP probabilistic-layers tutorial data",
+    }
