@@ -110,12 +110,9 @@ def predict_catalog(
         >>> net = mlp(1, hidden=(4,), head="mixture", num_components=2,
         ...           normalizer=FeaturePipeline(["x"]), seed=0)
         >>> net.save(folder / "model.keras")
-        >>> from distributed import Client  # here in-process; scheduler=None starts processes
-        >>> with Client(processes=False, n_workers=1, dashboard_address=None) as client:
-        ...     result = predict_catalog(
-        ...         folder / "model.keras", str(folder / "p*.parquet"), folder / "out",
-        ...         scheduler=client,
-        ...     )
+        >>> result = predict_catalog(  # a local cluster of one worker process
+        ...     folder / "model.keras", str(folder / "p*.parquet"), folder / "out", workers=1
+        ... )
         >>> [p.name for p in result.outputs], result.rows_written
         (['p0.parquet', 'p1.parquet'], 10)
     """

@@ -1,0 +1,1 @@
+"""likely's benchmark suite: `python -m benchmarks` writes benchmarks/RESULTS.md."""
