@@ -26,7 +26,7 @@ def test_interrupted_training_resumes_without_gap(tmp_path, sig):
         tmp_path / "train.parquet")
     config = {
         "data": {"train": "train.parquet", "features": ["a", "b", "c", "d"], "target": "y"},
-        "model": {"hidden": [64, 64], "head": "normal"},
+        "model": {"hidden": [128, 128], "head": "normal"},  # epochs of ~1 s or more
         "training": {"epochs": EPOCHS, "batch_size": 32, "early_stopping": {"enabled": False}},
         "tracking": {"experiment": "resume"},
     }
@@ -50,8 +50,8 @@ def test_interrupted_training_resumes_without_gap(tmp_path, sig):
             break
     assert run_id is not None, process.communicate()[1][-3000:]
     process.send_signal(sig)
-    process.communicate(timeout=120)
-    assert process.returncode != 0
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode != 0, f"training ended before the signal arrived: {stderr[-2000:]}"
     assert client.get_run(run_id).info.status == "KILLED"
     logged_before = len(client.get_metric_history(run_id, "loss"))
     assert 3 <= logged_before < EPOCHS
