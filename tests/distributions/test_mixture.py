@@ -151,3 +151,16 @@ def test_bad_parameters_raise(args, match):
 def test_unpack_rejects_non_head_output():
     with pytest.raises(ValueError, match="likely head"):
         unpack_params(np.zeros((4, 2)))
+
+
+def test_quantile_never_cycles_on_random_mixtures():
+    # Newton on a non-convex mixture CDF can cycle inside its bracket; with the
+    # residual-halving safeguard every row converges. (Before it, 7 of these
+    # 100,000 rows came back with CDF errors up to 0.19.) The 2e-6 bound is the
+    # float32 resolution of the CDF for the narrowest, heaviest components.
+    rng = np.random.default_rng(0)
+    n, k = 100_000, 5
+    d = MixtureNormal(rng.normal(size=(n, k)), rng.normal(size=(n, k)),
+                      rng.uniform(0.05, 1.0, size=(n, k)))
+    for q in (0.05, 0.5, 0.95):
+        assert np.abs(np_(d.cdf(d.quantile(q))) - q).max() <= 2e-6

@@ -10,10 +10,12 @@ from keras import ops
 
 from likely.distributions import _base
 
-# Newton steps of the quantile root-finder. Each step is safeguarded by a
-# bracket that also shrinks, so the count bounds the work, not the accuracy:
-# on float32 parameters the CDF error is at float precision well before it.
-_QUANTILE_STEPS = 40
+# Most steps of the quantile root-finder. A Newton step is kept only inside the
+# bracket and when it at least halves |F(x) - q|; otherwise the bracket is
+# bisected, so the search cannot cycle. On concrete (not traced) values it stops
+# once every element has converged, usually after a handful of steps.
+_QUANTILE_STEPS = 60
+_QUANTILE_CHECK_EVERY = 3
 
 
 class MixtureNormal:
@@ -198,13 +200,23 @@ class MixtureNormal:
         hi = ops.max(component_q, axis=-2)
         w = ops.expand_dims(self.weights, -1)
         x = ops.sum(w * component_q, axis=-2)
-        for _ in range(_QUANTILE_STEPS):
+        interior = (q_internal > 0.0) & (q_internal < 1.0)
+        residual = ops.ones_like(x)
+        for step in range(_QUANTILE_STEPS):
             cdf, pdf = self._cdf_and_pdf(self._to_event(x))
+            if step % _QUANTILE_CHECK_EVERY == _QUANTILE_CHECK_EVERY - 1 and _converged(
+                cdf, q_internal, x, lo, hi, interior
+            ):
+                break
             below = cdf < q_internal
             lo = ops.where(below, x, lo)
             hi = ops.where(below, hi, x)
             newton = x - (cdf - q_internal) / ops.maximum(pdf, 1e-30)
-            inside = (newton > lo) & (newton < hi)
+            # Newton may cycle on a non-convex CDF: when the last step did not at
+            # least halve |F(x) - q|, bisect instead.
+            progress = ops.abs(cdf - q_internal) <= 0.5 * residual
+            residual = ops.abs(cdf - q_internal)
+            inside = (newton > lo) & (newton < hi) & progress
             x = ops.where(inside, newton, 0.5 * (lo + hi))
         x = ops.where(q_internal <= 0.0, -math.inf, x)
         x = ops.where(q_internal >= 1.0, math.inf, x)
@@ -238,3 +250,14 @@ class MixtureNormal:
             f"MixtureNormal(num_components={self.num_components}, "
             f"batch_shape={self.batch_shape}, event_shape={self.event_shape})"
         )
+
+
+def _converged(cdf: Any, q: Any, x: Any, lo: Any, hi: Any, interior: Any) -> bool:
+    """True when every interior element has its CDF within 1e-7 of q or a float-width bracket.
+
+    Only on concrete values; inside a traced function it returns False and the
+    search runs its full number of steps.
+    """
+    resolved = (ops.abs(cdf - q) <= 1e-7) | ((hi - lo) <= 2.5e-7 * (1.0 + ops.abs(x)))
+    done = _base.concrete_numpy(ops.all(resolved | ~interior))
+    return bool(done) if done is not None else False
