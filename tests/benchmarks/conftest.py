@@ -1,8 +1,0 @@
-"""The benchmarks live beside the package, at the repository root: make them importable."""
-
-import sys
-from pathlib import Path
-
-ROOT = str(Path(__file__).resolve().parents[2])
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
