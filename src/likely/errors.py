@@ -19,4 +19,15 @@ class ConfigError(InputError):
     """A configuration value is invalid."""
 
 
-__all__ = ["ConfigError", "DataError", "InputError"]
+def first_line(error: BaseException) -> str:
+    r"""The first line of an exception's message (its type name when empty), for one-line errors.
+
+    Example:
+        >>> first_line(OSError("disk full\nmore detail"))
+        'disk full'
+    """
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+__all__ = ["ConfigError", "DataError", "InputError", "first_line"]

@@ -34,33 +34,9 @@ def reports_input_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _load_model(model: str) -> Any:
-    """A `.keras` file, an MLflow model folder or URI (`runs:/...`, `models:/...`)."""
-    import keras
+    from likely.experiment._run import load_trained_model
 
-    from likely.errors import InputError
-
-    path = Path(model)
-    if path.suffix == ".keras":
-        if not path.is_file():
-            raise InputError(f"model file {model!r} does not exist")
-        try:
-            return keras.saving.load_model(path)
-        except Exception as error:  # corrupt zip, unknown layer, ...
-            raise InputError(f"cannot load model {model!r}: {_first_line(error)}") from None
-    from likely.tracking import load_model
-
-    try:
-        return load_model(model)
-    except Exception as error:
-        raise InputError(
-            f"cannot load model {model!r} (a .keras file, an MLflow model folder, runs:/<id>/model "
-            f"or models:/<name>@<alias>): {_first_line(error)}"
-        ) from None
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    return load_trained_model(model)
 
 
 @click.command()
@@ -302,7 +278,8 @@ def _ensure_backend(backend: str | None) -> None:
 
     import keras
 
-    if backend is not None and keras.backend.backend() != backend and os.environ.get("LIKELY_BACKEND_SWITCHED") != "1":
+    switched = os.environ.get("LIKELY_BACKEND_SWITCHED") == "1"
+    if backend is not None and keras.backend.backend() != backend and not switched:
         env = {**os.environ, "KERAS_BACKEND": backend, "LIKELY_BACKEND_SWITCHED": "1"}
         sys.stdout.flush()
         os.execve(sys.executable, [sys.executable, "-m", "likely", *sys.argv[1:]], env)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from likely.errors import DataError, InputError
+from likely.errors import DataError, InputError, first_line
 
 DEFAULT_QUANTILES = (0.05, 0.16, 0.5, 0.84, 0.95)
 DEFAULT_CHUNK_ROWS = 100_000
@@ -240,28 +240,10 @@ def _model_columns(model: str, id_column: str | None) -> tuple[list[str], str | 
 
 def _load_model(model: str) -> Any:
     """A `.keras` file or an MLflow model folder or URI, as a Keras model."""
-    import keras
-
     import likely  # noqa: F401 - registers likely's layers before loading
+    from likely.experiment._run import load_trained_model
 
-    if model.endswith(".keras"):
-        if not Path(model).is_file():
-            raise InputError(f"model file {model!r} does not exist")
-        try:
-            return keras.saving.load_model(model)
-        except Exception as error:
-            raise InputError(f"cannot load model {model!r}: {_first_line(error)}") from None
-    from likely.tracking import load_model
-
-    try:
-        return load_model(model)
-    except Exception as error:
-        raise InputError(f"cannot load model {model!r}: {_first_line(error)}") from None
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    return load_trained_model(model)
 
 
 # One model per worker process, kept across tasks; a file's modification time and
@@ -344,7 +326,7 @@ def _client(distributed: Any, scheduler: Any, workers: int | None) -> Any:
             client = distributed.Client(str(scheduler), timeout="30s")
         except OSError as error:
             raise InputError(
-                f"cannot connect to the Dask scheduler {scheduler!r}: {_first_line(error)}"
+                f"cannot connect to the Dask scheduler {scheduler!r}: {first_line(error)}"
             ) from None
         with client:
             yield client

@@ -26,8 +26,8 @@ from likely.experiment._pipeline import (
     load_table,
     train,
 )
-from likely.experiment._run import RunResult, run_prediction, run_training
 from likely.experiment._predict import predict_table, summarize
+from likely.experiment._run import RunResult, run_prediction, run_training
 from likely.experiment._sweep import (
     DEFAULT_STORAGE,
     PruningCallback,

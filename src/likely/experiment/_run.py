@@ -107,6 +107,33 @@ def run_training(
     )
 
 
+def load_trained_model(model: str | Path) -> keras.Model:
+    """A model from a `.keras` file, an MLflow model folder or a URI (`runs:/…`, `models:/…`).
+
+    Raises:
+        InputError: one line naming the model and what went wrong.
+    """
+    from likely.errors import first_line
+
+    path = Path(model)
+    if path.suffix == ".keras":
+        if not path.is_file():
+            raise InputError(f"model file {str(model)!r} does not exist")
+        try:
+            return keras.saving.load_model(path)
+        except Exception as error:  # corrupt zip, unknown layer, ...
+            raise InputError(f"cannot load model {str(model)!r}: {first_line(error)}") from None
+    from likely.tracking import load_model
+
+    try:
+        return load_model(str(model))
+    except Exception as error:
+        raise InputError(
+            f"cannot load model {str(model)!r} (a .keras file, an MLflow model folder, "
+            f"runs:/<id>/model or models:/<name>@<alias>): {first_line(error)}"
+        ) from None
+
+
 def run_prediction(
     model: keras.Model,
     input_path: str | Path,

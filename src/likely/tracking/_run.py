@@ -378,7 +378,7 @@ def open_run(
 
 def resume_run(run_id: str) -> TrackedRun:
     """Reopens an ended run (e.g. KILLED by Ctrl-C) to log more epochs into it."""
-    from likely.errors import InputError
+    from likely.errors import InputError, first_line
 
     mlflow = mlflow_module()
     run = TrackedRun(owned=True)
@@ -389,9 +389,8 @@ def resume_run(run_id: str) -> TrackedRun:
             info = client.get_run(run_id).info
             client.update_run(run_id, status="RUNNING")
     except Exception as exc:  # noqa: BLE001 - unknown id or unreachable tracker
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(
-            f"cannot resume MLflow run {run_id!r} at {run.tracking_uri}: {first}"
+            f"cannot resume MLflow run {run_id!r} at {run.tracking_uri}: {first_line(exc)}"
         ) from None
     run._attach(client, run_id, info.run_name)
     _hooks.track(run)
@@ -463,14 +462,10 @@ def start_run(
     """
     if not tracking_enabled(enabled):
         run = TrackedRun(owned=False, mode="disabled")
-    elif run_id is not None:
-        if tracking_uri:
-            mlflow_module().set_tracking_uri(tracking_uri)
-        run = resume_run(run_id)
     else:
         if tracking_uri:
             mlflow_module().set_tracking_uri(tracking_uri)
-        run = open_run(
+        run = resume_run(run_id) if run_id is not None else open_run(
             experiment, run_name, tags=tags, parent_run_id=parent_run_id, fallback_dir=fallback_dir
         )
     _ACTIVE.append(run)
