@@ -34,8 +34,12 @@ def test_interrupted_training_resumes_without_gap(tmp_path, sig):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "TF_CPP_MIN_LOG_LEVEL": "3"}
     command = [sys.executable, "-m", "likely", "train", "run.yaml", "-o", "out", "--quiet"]
+    # A test runner started in the background inherits SIGINT as ignored, and a
+    # Python started with SIGINT ignored never raises KeyboardInterrupt: give the
+    # child the default disposition, as a terminal would.
     process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     client = mlflow.MlflowClient(uri)
     run_id, deadline = None, time.time() + 300
     while time.time() < deadline and process.poll() is None:
