@@ -6,6 +6,10 @@ to new predictions:
 - `IsotonicRecalibrator().fit(predictive, y).transform(predictive)`: a
   recalibrated `Predictive` (PIT-based, Kuleshov et al. 2018) whose `cdf`,
   `quantile`, `pdf` and `interval` stay mutually consistent;
+- `ScaleRecalibrator().fit(predictive, y).transform(predictive)`: the
+  predictive rescaled about its mean and broadened by a noise floor, two
+  parameters fitted by held-out likelihood (for models whose predicted
+  spread is too narrow or too wide);
 - `SplitConformal(level).fit(predictive, y).interval(predictive)` and
   `ConformalizedQuantileRegression(level)`: intervals with a finite-sample
   coverage guarantee.
@@ -23,12 +27,14 @@ from likely.calibration._isotonic import (
     NotFittedError,
     RecalibratedPredictive,
 )
+from likely.calibration._scale import ScaleRecalibrator
 
 __all__ = [
     "ConformalizedQuantileRegression",
     "IsotonicRecalibrator",
     "NotFittedError",
     "RecalibratedPredictive",
+    "ScaleRecalibrator",
     "SplitConformal",
     "conformal_quantile",
 ]

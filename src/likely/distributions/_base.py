@@ -106,6 +106,29 @@ def normal_cdf(z: Any) -> Any:
     return 0.5 * ops.erfc(-z / SQRT_2)
 
 
+# Chebyshev fit of erfc (Numerical Recipes, 2nd ed., section 6.2): relative error
+# below 1.2e-7 for every x in float64; in float32 about 1e-5 far in the tails,
+# where the exponent -x^2 is rounded.
+_ERFC_COEFFICIENTS = (
+    -1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806,
+    0.27886807, -1.13520398, 1.48851587, -0.82215223, 0.17087277,
+)  # fmt: skip
+
+
+def fast_normal_cdf(z: Any) -> Any:
+    """Phi(z) with one `exp` and a polynomial, about twice as fast as `normal_cdf` under XLA.
+
+    For the inner loops of root finders; `normal_cdf` stays the reference.
+    """
+    a = ops.abs(z) / SQRT_2
+    t = 1.0 / (1.0 + 0.5 * a)
+    poly = _ERFC_COEFFICIENTS[-1]
+    for c in _ERFC_COEFFICIENTS[-2::-1]:
+        poly = c + t * poly
+    tail = 0.5 * t * ops.exp(poly - ops.square(a))  # Phi(-|z|)
+    return ops.where(z > 0, 1.0 - tail, tail)
+
+
 def normal_quantile(q: Any) -> Any:
     """Standard normal quantile, Phi^-1(q) = sqrt 2 * erfinv(2q - 1)."""
     return SQRT_2 * ops.erfinv(2.0 * q - 1.0)

@@ -28,8 +28,6 @@ DEFAULT_PREDICT_BATCH_SIZE = 4096
 DEFAULT_N_SAMPLES = 100
 """Forward passes of a stochastic model when `predict_distribution` gets no `n_samples`."""
 
-_MODE_STEPS = 30
-
 Distribution = Normal | MixtureNormal
 
 
@@ -179,28 +177,8 @@ class Predictive:
 
     @property
     def mode(self) -> np.ndarray:
-        """The highest mode of the density (for vector events, of the joint density).
-
-        For mixtures: start from the component location with the highest
-        density, then climb with mean-shift fixed-point steps, which increase
-        the density monotonically for normal mixtures.
-        """
-        d = self.distribution
-        if isinstance(d, Normal):
-            return _numpy(d.mean)
-        loc = d.loc  # (*b, K, E)
-        inv_var = 1.0 / ops.square(d.scale)
-        # Density of the mixture at each component's location: (*b, K).
-        at_locs = ops.stack(
-            [d.log_prob(d._to_event(loc[..., k, :])) for k in range(d.num_components)], axis=-1
-        )
-        best = ops.argmax(at_locs, axis=-1)
-        x = ops.sum(ops.expand_dims(ops.one_hot(best, d.num_components), -1) * loc, axis=-2)
-        for _ in range(_MODE_STEPS):
-            log_r = d.log_weights + d.component_log_prob(d._to_event(x))  # (*b, K)
-            r = ops.expand_dims(ops.softmax(log_r, axis=-1), -1) * inv_var  # (*b, K, E)
-            x = ops.sum(r * loc, axis=-2) / ops.sum(r, axis=-2)
-        return _numpy(d._to_event(x))
+        """The highest mode of the density (for vector events, of the joint density)."""
+        return _numpy(self.distribution.mode)
 
     def quantile(self, q: Any) -> np.ndarray:
         """Quantile(s) at probability `q` (a scalar, or an array broadcasting to the batch)."""
@@ -209,7 +187,8 @@ class Predictive:
     def quantiles(self, levels: Any) -> np.ndarray:
         """Quantiles at several `levels`, stacked on a last axis: shape (*batch, L)."""
         levels = np.atleast_1d(_check_probability("levels", levels))
-        return np.stack([self.quantile(q) for q in levels], axis=-1)
+        levels = levels.reshape(levels.shape + (1,) * len(self.batch_shape + self.event_shape))
+        return np.moveaxis(self.quantile(levels), 0, -1)
 
     def interval(self, level: float = 0.68) -> tuple[np.ndarray, np.ndarray]:
         """Central interval holding probability `level`: (lower, upper) quantiles."""
