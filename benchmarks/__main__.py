@@ -25,7 +25,7 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 def training_speed(quick: bool) -> _common.Section:
     from benchmarks import training_speed as bench
 
-    rows, epochs = (5_000, 1) if quick else (200_000, 3)
+    rows, epochs = (5_000, 1) if quick else (200_000, 7)
     return bench.section(bench.run(rows=rows, epochs=epochs, course=True))
 
 

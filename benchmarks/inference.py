@@ -99,7 +99,9 @@ def throughput(rows: int, rounds: int) -> tuple[list[float], list[float], dict[s
     # One untimed round compiles the forward pass and the summaries' solvers
     # (once per process, as in `likely predict`).
     times, _ = _common.interleaved_times(setups, rounds=rounds, warmup=1)
-    return times["forward"], times["summaries"], breakdown(model, x[: min(rows, 100_000)])
+    subset = x[: min(rows, 100_000)]
+    breakdown(model, subset)  # compiles the parts' shapes for this subset
+    return times["forward"], times["summaries"], breakdown(model, subset)
 
 
 def breakdown(model, x) -> dict[str, float]:

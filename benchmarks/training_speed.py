@@ -170,7 +170,7 @@ SETUPS = {
 LABELS = {"jax": "hand-written JAX + optax (jitted step)"}
 
 
-def run(rows: int = 200_000, epochs: int = 3, course: bool = True) -> TrainingSpeed:
+def run(rows: int = 200_000, epochs: int = 7, course: bool = True) -> TrainingSpeed:
     """Times every set-up; `course` also runs the course's stack when its venv exists."""
     x, y = make_data(rows)
     calls = {name: make(x, y) for name, make in SETUPS.items()}
@@ -256,7 +256,7 @@ def section(result: TrainingSpeed) -> _common.Section:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--epochs", type=int, default=3, help="timed epochs after the first")
+    parser.add_argument("--epochs", type=int, default=7, help="timed epochs after the first")
     parser.add_argument("--no-course", action="store_true", help="skip the course's stack")
     args = parser.parse_args(argv)
     result = run(args.rows, args.epochs, course=not args.no_course)

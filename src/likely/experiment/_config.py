@@ -114,6 +114,11 @@ class TrainingConfig(_Section):
     weight_decay: float = Field(default=4e-3, ge=0.0)
     batch_size: int = Field(default=256, ge=1)
     epochs: int = Field(default=200, ge=1)
+    steps_per_execution: int = Field(
+        default=32,
+        ge=1,
+        description="Training steps per compiled call; amortizes Python overhead (Keras: 1).",
+    )
     early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
     seed: int = 0
     backend: Literal["jax", "torch", "tensorflow"] | None = Field(

@@ -49,7 +49,9 @@ def compile_model(model: keras.Model, training: TrainingConfig, steps_per_epoch:
         optimizer = keras.optimizers.AdamW(rate, weight_decay=training.weight_decay)
     else:
         optimizer = keras.optimizers.Adam(rate)
-    model.compile(optimizer=optimizer, loss=losses.nll)
+    model.compile(
+        optimizer=optimizer, loss=losses.nll, steps_per_execution=training.steps_per_execution
+    )
 
 
 def steps_per_epoch(n_rows: int, training: TrainingConfig, validation_fraction: float) -> int:
