@@ -19,7 +19,7 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _UNROLL_COMPONENTS = 8
 # Most mean-shift steps of the mode search, and steps between convergence checks.
 _MODE_STEPS = 100
-_MODE_STEPS_PER_CALL = 4
+_MODE_STEPS_PER_CALL = 8
 
 
 class MixtureNormal:

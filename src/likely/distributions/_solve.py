@@ -83,7 +83,7 @@ def solve(
             block_rows = rows[index]
             # Dispatch this block, then collect the previous one while it runs.
             result = advance(
-                tuple(np.take(p, _pad(block_rows, block), axis=0) for p in params),
+                _gather(params, block_rows, block),
                 _pad(inputs[index], block),
                 block_state,
                 taken == 0,
@@ -97,6 +97,14 @@ def solve(
         if not len(active):
             break
     return np.moveaxis(state[0], -1, 0)
+
+
+def _gather(params: tuple[np.ndarray, ...], rows: np.ndarray, size: int) -> tuple[Any, ...]:
+    """The rows' parameters, padded to `size`; a view when the rows are consecutive."""
+    first = int(rows[0])
+    if rows[-1] - first == len(rows) - 1 and np.all(np.diff(rows) == 1):
+        return tuple(_pad(p[first : first + len(rows)], size) for p in params)
+    return tuple(np.take(p, _pad(rows, size), axis=0) for p in params)
 
 
 def _pad(array: np.ndarray, size: int, axis: int = 0) -> np.ndarray:
