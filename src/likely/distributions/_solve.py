@@ -28,9 +28,10 @@ State = tuple[Any, ...]
 InitFn = Callable[[Params, Any], State]
 StepFn = Callable[[Params, Any, State], tuple[State, Any]]
 
-# Two block sizes, so that each problem compiles at most twice per shape of its
-# parameters: large blocks for throughput, small ones for small batches and
-# for the few slow elements left after the first rounds.
+# Two block sizes, so that a problem compiles for at most two shapes per shape
+# of its parameters (each with and without the initialization): large blocks
+# for throughput, small ones for small batches and for the few slow elements
+# left after the first rounds.
 _LARGE_BLOCK = 1 << 16
 _SMALL_BLOCK = 1 << 12
 
