@@ -93,7 +93,7 @@ def inference(quick: bool) -> _common.Section:
 
     if quick:
         return bench.section(bench.run(rows=5_000, rounds=1, predict_rows=5_000))
-    return bench.section(bench.run(rows=1_000_000, rounds=2, predict_rows=2_000_000))
+    return bench.section(bench.run(rows=1_000_000, rounds=5, predict_rows=2_000_000))
 
 
 def accuracy(quick: bool) -> _common.Section:

@@ -211,7 +211,7 @@ def predict_peak_memory(rows: int) -> tuple[float, float]:
         return seconds, max_rss_kib * 1024 / 1e9
 
 
-def run(rows: int = 1_000_000, rounds: int = 2, predict_rows: int | None = 2_000_000) -> Inference:
+def run(rows: int = 1_000_000, rounds: int = 5, predict_rows: int | None = 2_000_000) -> Inference:
     """Both measurements; `predict_rows=None` skips the `likely predict` one."""
     forward, summaries, parts = throughput(rows, rounds)
     seconds = peak = None
@@ -282,7 +282,7 @@ def section(result: Inference) -> _common.Section:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--predict-rows", type=int, default=2_000_000, help="0 skips it")
     args = parser.parse_args(argv)
     out = section(run(args.rows, args.rounds, args.predict_rows or None))
