@@ -116,7 +116,7 @@ _ERFC_COEFFICIENTS = (
 
 
 def fast_normal_cdf(z: Any) -> Any:
-    """Phi(z) with one `exp` and a polynomial, about twice as fast as `normal_cdf` under XLA.
+    """Phi(z) with one `exp` and a polynomial; 1.4x faster than `normal_cdf` in the jitted solver.
 
     For the inner loops of root finders; `normal_cdf` stays the reference.
     """
