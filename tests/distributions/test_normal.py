@@ -50,10 +50,10 @@ def test_lower_tail_cdf_is_accurate():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"loc": 0.0, "scale": -1.0}, "`scale` must be strictly positive"),
-        ({"loc": 0.0, "scale": 0.0}, "`scale` must be strictly positive"),
-        ({"loc": np.nan, "scale": 1.0}, "`loc` must be finite"),
-        ({"loc": 0.0, "scale": np.inf}, "`scale` must be finite"),
+        ({"loc": 0.0, "scale": -1.0}, "`scale` must be a finite number > 0"),
+        ({"loc": 0.0, "scale": 0.0}, "`scale` must be a finite number > 0"),
+        ({"loc": np.nan, "scale": 1.0}, "`loc` must be a finite real number"),
+        ({"loc": 0.0, "scale": np.inf}, "`scale` must be a finite number > 0"),
         ({"loc": np.zeros(3), "scale": np.ones(4)}, "`loc` has shape \\(3,\\), `scale` has shape"),
     ],
 )

@@ -66,7 +66,7 @@ def test_seeded_initializer_is_reproducible_and_distinct_per_member():
     assert len({member.tobytes() for member in a}) == 5
 
 
-def test_heads_give_packed_ensemble_output_and_nll_sums_members():
+def test_ensemble_head_output_and_nll_averages_members():
     rng = np.random.default_rng(1)
     m, n = 4, 6
     x = rng.normal(size=(n, 3)).astype("float32")
@@ -78,13 +78,13 @@ def test_heads_give_packed_ensemble_output_and_nll_sums_members():
             IndependentNormal(1),
         ]
     )
-    params = np_(model(x))
-    assert params.shape == (n, m, 1, 3) and model.output_shape == (None, m, 1, 3)
+    assert model.layers[-1].ensemble_size == m  # declared by the EnsembleDense
+    params = model(x)
+    assert np_(params).shape == (n, m, 2) and model.output_shape == (None, m, 2)
     raw = np_(model.layers[0](x))  # (n, M, 2): loc, unconstrained scale
-    loc, scale = raw[..., 0], np.logaddexp(0.0, raw[..., 1]) + 1e-6
-    np.testing.assert_allclose(params[..., 0, 1], loc, rtol=1e-6)
-    np.testing.assert_allclose(params[..., 0, 2], scale, rtol=1e-5)
-    reference = -stats.norm(loc, scale).logpdf(y[:, None]).sum(axis=1)
+    np.testing.assert_allclose(np_(params), raw, rtol=1e-6)
+    loc, scale = raw[..., 0], np.logaddexp(0.0, raw[..., 1]) + 1e-3
+    reference = -stats.norm(loc, scale).logpdf(y[:, None]).mean(axis=1)
     np.testing.assert_allclose(np_(likely.losses.nll(y, params)), reference, rtol=1e-4)
     # The predictive is the equal-weight mixture of the members.
     p = likely.predict_distribution(model, x)
@@ -105,13 +105,13 @@ def test_mixture_head_per_member():
         ]
     )
     x = np.random.default_rng(2).normal(size=(4, 5)).astype("float32")
-    assert np_(model(x)).shape == (4, m, k, 1 + 2 * e) == (4, *model.output_shape[1:])
+    assert np_(model(x)).shape == (4, m, k * (1 + 2 * e)) == (4, *model.output_shape[1:])
     p = likely.predict_distribution(model, x)
     assert p.distribution.num_components == m * k and p.event_shape == (e,)
 
 
 def test_members_train_independently():
-    """Summing member NLLs gives each member the gradient it would get alone."""
+    """Averaging member NLLs gives each member the gradient it would get alone, / M."""
     rng = np.random.default_rng(3)
     x = rng.normal(size=(64, 2)).astype("float32")
     y = (x[:, 0] - 0.5 * x[:, 1] + 0.1 * rng.normal(size=64)).astype("float32")
@@ -138,7 +138,11 @@ def test_members_train_independently():
         ]
     )
     single.set_weights([w[member] for w in initial])
-    single.compile(optimizer=keras.optimizers.Adam(0.01), loss=likely.losses.nll)
+
+    def nll_over_m(y_true, y_pred):
+        return likely.losses.nll(y_true, y_pred) / m
+
+    single.compile(optimizer=keras.optimizers.Adam(0.01), loss=nll_over_m)
     single.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
     for got, alone in zip([w[member] for w in final], single.get_weights(), strict=True):
         np.testing.assert_allclose(got, np_(alone), rtol=1e-4, atol=1e-5)

@@ -128,7 +128,7 @@ def test_kl_term_enters_the_training_loss():
     model.compile(optimizer="sgd", loss=likely.losses.nll)
     loss = model.evaluate(x, y, batch_size=32, verbose=0)
     raw = x @ np_(layer.kernel_loc) + np_(layer.bias_loc)
-    scale = np.log1p(np.exp(raw[:, 1])) + 1e-6
+    scale = np.log1p(np.exp(raw[:, 1])) + likely.distributions.DEFAULT_MIN_SCALE
     nll = -stats.norm(raw[:, 0], scale).logpdf(y).mean()
     np.testing.assert_allclose(loss, nll + 0.5 * reference_kl(layer), rtol=1e-4)
 

@@ -9,20 +9,14 @@ import keras
 import numpy as np
 from keras import ops
 
-from likely.distributions import _base, _solve
-
-# Most steps of the quantile root-finder; on concrete values an element stops
-# once converged, usually after four to six steps.
-_QUANTILE_STEPS = 60
-_QUANTILE_STEPS_PER_CALL = 3
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_UNROLL_COMPONENTS = 8
-# Most mean-shift steps of the mode search, and steps between convergence checks.
-_MODE_STEPS = 100
-_MODE_STEPS_PER_CALL = 8
+from likely.distributions import _base, _mixture_mode, _mixture_quantile
+from likely.distributions import _constraints as constraints
+from likely.distributions._distribution import Distribution
+from likely.distributions._registry import register_family
 
 
-class MixtureNormal:
+@register_family("mixture")
+class MixtureNormal(Distribution):
     """Mixture of K normals, optionally over independent event dimensions.
 
     Shapes (the component axis K sits just before the event axis):
@@ -37,6 +31,10 @@ class MixtureNormal:
     its gradient stay finite for standardized residuals of 1e4 and more.
     For vector events `cdf` and `quantile` are per-dimension marginals and
     `log_prob` is the joint density.
+
+    As a head's family (`likely.layers.MixtureNormal(K, E)`) it takes
+    `params_size(K, E) = K (1 + 2E)` numbers in TFP's layout: K logits, then
+    K*E locations, then K*E scales mapped through `softplus(x) + min_scale`.
 
     Args:
         logits: Unnormalized log mixture weights.
@@ -56,6 +54,13 @@ class MixtureNormal:
         >>> round(float(np.asarray(d.cdf(q))[0]), 6)
         0.8
     """
+
+    arg_constraints = {
+        "logits": constraints.real,
+        "loc": constraints.real,
+        "scale": constraints.positive,
+    }
+    support = constraints.real
 
     def __init__(self, logits: Any, loc: Any, scale: Any, *, validate_args: bool = True) -> None:
         self.logits = _base.as_float_tensor(logits)
@@ -91,23 +96,73 @@ class MixtureNormal:
             logits=self.logits.shape[:-1], loc=component_shape[:-2]
         )
         self._event_size = component_shape[-1]
+        self._event_shape = () if self._scalar_event else (self._event_size,)
         if validate_args:
-            _base.check_finite("logits", self.logits)
-            _base.check_finite("loc", self.loc)
-            _base.check_positive("scale", self.scale)
+            self._validate(logits=self.logits, loc=self.loc, scale=self.scale)
+
+    # -- the head protocol ----------------------------------------------------------
+    @classmethod
+    def params_size(cls, num_components: int, event_size: int = 1, **_: Any) -> int:
+        """K logits, K*E locations and K*E scales."""
+        k = _base.check_positive_int("num_components", num_components)
+        return k * (1 + 2 * _base.check_positive_int("event_size", event_size))
+
+    @classmethod
+    def check_options(
+        cls,
+        num_components: int = 1,
+        event_size: int = 1,
+        min_scale: float = _base.DEFAULT_MIN_SCALE,
+    ) -> dict[str, Any]:
+        return {
+            "num_components": _base.check_positive_int("num_components", num_components),
+            "event_size": _base.check_positive_int("event_size", event_size),
+            "min_scale": _base.check_min_scale(min_scale),
+        }
+
+    @classmethod
+    def from_unconstrained(
+        cls,
+        params: Any,
+        num_components: int = 1,
+        event_size: int = 1,
+        min_scale: float = _base.DEFAULT_MIN_SCALE,
+    ) -> MixtureNormal:
+        params = _base.as_float_tensor(params)
+        k, e = num_components, event_size
+        _base.check_params_width("mixture", params, cls.params_size(k, e))
+        batch = tuple(ops.shape(params)[:-1])
+        logits = params[..., :k]
+        loc = ops.reshape(params[..., k : k + k * e], (*batch, k, e))
+        scale = _base.positive_scale(
+            ops.reshape(params[..., k + k * e :], (*batch, k, e)), min_scale
+        )
+        if e == 1:
+            loc, scale = loc[..., 0], scale[..., 0]
+        return cls(logits, loc, scale, validate_args=False)
+
+    def parameters(self) -> dict[str, Any]:
+        loc, scale = (self._to_event(a) for a in (self.loc, self.scale))
+        return {"logits": self.logits, "loc": loc, "scale": scale}
+
+    def _param_event_ndims(self) -> dict[str, int]:
+        trailing = 1 if self._scalar_event else 2
+        return {"logits": 1, "loc": trailing, "scale": trailing}
 
     # -- shapes -----------------------------------------------------------------
     @property
-    def batch_shape(self) -> tuple[int, ...]:
-        return self._batch_shape
-
-    @property
-    def event_shape(self) -> tuple[int, ...]:
-        return () if self._scalar_event else (self._event_size,)
-
-    @property
     def num_components(self) -> int:
         return int(self.logits.shape[-1])
+
+    @property
+    def component_distribution(self) -> Distribution:
+        """The K components as one distribution with batch shape (*batch, K)."""
+        from likely.distributions._independent import Independent
+        from likely.distributions._normal import Normal
+
+        if self._scalar_event:
+            return Normal(self.loc[..., 0], self.scale[..., 0], validate_args=False)
+        return Independent(Normal(self.loc, self.scale, validate_args=False), 1)
 
     def _to_event(self, x: Any) -> Any:
         """(*b, E) internal layout -> the public event layout."""
@@ -157,47 +212,31 @@ class MixtureNormal:
     def mode(self) -> Any:
         """The highest mode of the density (for vector events, of the joint density).
 
-        Two climbs by mean-shift fixed-point steps, which increase a normal
-        mixture's density monotonically: one from the component location of
-        highest density, one from the mean (which finds the peak that broad
-        overlapping components build between their locations); the higher
-        end point wins. Each element stops once both steps move it by less
-        than 1e-6 (1 + |x|). A heuristic, like any multi-start search: on
-        random 5-component mixtures it found the highest peak in all but
-        0.15% of rows, whose peaks were near ties (within 2% in density).
+        The higher end point of two climbs: one from the component location
+        of highest density, one from the mean (which finds the peak that
+        broad overlapping components build between their locations). Scalar
+        events climb by safeguarded Newton steps on log p (mean-shift steps
+        where log p is not concave); vector events by mean-shift steps, which
+        increase a normal mixture's density monotonically. A heuristic, like
+        any multi-start search: on random 5-component mixtures it finds the
+        highest peak in all but about 0.15% of rows, whose peaks are near
+        ties (within 2% in density).
         """
-        k = self.num_components
-        if k == 1:
+        if self.num_components == 1:
             return self.mean
-        shape = self.batch_shape + (self._event_size,)
-        log_w = ops.broadcast_to(self.log_weights, self.batch_shape + (k,))
-        loc, scale = (ops.broadcast_to(a, self.batch_shape + (k, self._event_size))
-                      for a in (self.loc, self.scale))  # fmt: skip
-        # Per component: log of its weight over its normalizer, location, 1 / scale^2.
-        log_peak = log_w - ops.sum(ops.log(scale), axis=-1)
-        params = tuple(
-            ops.reshape(a, (-1,) + tuple(a.shape[len(self.batch_shape) :]))
-            for a in (log_peak, loc, 1.0 / ops.square(scale))
+        k, e = self.num_components, self._event_size
+        batch = self.batch_shape
+        logits = ops.broadcast_to(self.logits, batch + (k,))
+        loc, scale = (ops.broadcast_to(a, batch + (k, e)) for a in (self.loc, self.scale))
+        rows = tuple(
+            ops.reshape(a, (-1,) + tuple(a.shape[len(batch) :])) for a in (logits, loc, scale)
         )
-        concrete = [_base.concrete_numpy(a) for a in params]
+        concrete = [_base.concrete_numpy(a) for a in rows]
         if all(a is not None for a in concrete):
-            rows = np.arange(concrete[0].shape[0], dtype=np.int32)
-            x = _solve.solve(
-                _mode_init,
-                _mode_step,
-                tuple(concrete),
-                rows,
-                np.zeros(rows.shape, concrete[0].dtype),
-                max_steps=_MODE_STEPS,
-                steps_per_call=_MODE_STEPS_PER_CALL,
-            )
+            x = ops.convert_to_tensor(_mixture_mode.solve(tuple(concrete)))
         else:
-            moved = tuple(ops.moveaxis(a, 0, -1) for a in params)
-            state = _mode_init(moved, None)
-            for _ in range(_MODE_STEPS):
-                state, _ = _mode_step(moved, None, state)
-            x = ops.moveaxis(state[0], -1, 0)
-        return self._to_event(ops.reshape(ops.convert_to_tensor(x), shape))
+            x = _mixture_mode.solve_traced(rows)
+        return self._to_event(ops.reshape(ops.transpose(x), batch + (e,)))
 
     def _broadcast_event(self, x: Any) -> Any:
         return ops.broadcast_to(x, self.batch_shape + (self._event_size,))
@@ -213,9 +252,6 @@ class MixtureNormal:
         """Log density of the mixture at `value`, shape (*batch,)."""
         return ops.logsumexp(self.log_weights + self.component_log_prob(value), axis=-1)
 
-    def prob(self, value: Any) -> Any:
-        return ops.exp(self.log_prob(value))
-
     def _cdf_and_pdf(self, value: Any) -> tuple[Any, Any]:
         """Marginal CDF and density per event dimension, both (*b, E)."""
         z = (self._from_event(value) - self.loc) / self.scale  # (*b, K, E)
@@ -228,55 +264,102 @@ class MixtureNormal:
         """Marginal cumulative distribution function at `value`."""
         return self._to_event(self._cdf_and_pdf(value)[0])
 
+    def survival_function(self, value: Any) -> Any:
+        """Marginal 1 - CDF, summed from the components' upper tails."""
+        z = (self._from_event(value) - self.loc) / self.scale  # (*b, K, E)
+        w = ops.expand_dims(self.weights, -1)
+        return self._to_event(ops.sum(w * _base.normal_cdf(-z), axis=-2))
+
+    def marginal_prob(self, value: Any) -> Any:
+        """Density of each event dimension's marginal at `value`."""
+        return self._to_event(self._cdf_and_pdf(value)[1])
+
     def quantile(self, q: Any) -> Any:
         """Marginal inverse CDF, found per element by a safeguarded Halley search.
 
-        The q-quantile of a mixture lies between the smallest and largest of
-        its components' q-quantiles; steps that leave this (shrinking)
-        bracket, or that do not at least halve |F(x) - q|, are replaced by
-        bisection, so the search cannot cycle and always converges. On
-        concrete values each element stops once converged (`_solve`), after
-        three to four evaluations on average; inside a traced function every
-        element takes the full number of steps.
+        Each probability is solved on its own tail's side, p = min(q, 1 - q)
+        (1 - q in float64 when `q` is a concrete float64 array), and in log
+        space, log F(x) = log p, so tail quantiles keep a relative accuracy
+        of about 1e-6 down to p = 1e-12 and beyond. The q-quantile of a
+        mixture lies between the smallest and largest of its components'
+        q-quantiles; steps that leave this (shrinking) bracket, or that do
+        not at least halve |log F(x) - log p|, are replaced by bisection, so
+        the search cannot cycle and always converges. On concrete values
+        each element stops once converged (two to three evaluations on
+        average); inside a traced function on JAX the same compiled search
+        runs, elsewhere every element takes the full number of steps.
         """
-        q = _base.as_float_tensor(q)
+        q_tensor = _base.as_float_tensor(q)
         target_shape = _base.broadcast_shapes(
-            q=q.shape, distribution=self.batch_shape + self.event_shape
+            q=q_tensor.shape, distribution=self.batch_shape + self.event_shape
         )
-        q_internal = ops.broadcast_to(q, target_shape)
+        q_concrete = _base.concrete_numpy(q)
+        rows = self._row_params()
+        concrete = [_base.concrete_numpy(a) for a in rows]
+        if q_concrete is not None and all(a is not None for a in concrete):
+            return self._quantile_concrete(np.asarray(q_concrete), target_shape, tuple(concrete))
+        q_internal = ops.broadcast_to(q_tensor, target_shape)
         if self._scalar_event:
             q_internal = ops.expand_dims(q_internal, -1)
+        interior = (q_internal > 0.0) & (q_internal < 1.0)
+        signed = ops.where(interior, _mixture_quantile.signed_tail(q_internal), 0.25)
         if self.num_components == 1:
-            x = self.loc[..., 0, :] + self.scale[..., 0, :] * _base.normal_quantile(q_internal)
-            x = ops.where(q_internal <= 0.0, -math.inf, x)
-            return self._to_event(ops.where(q_internal >= 1.0, math.inf, x))
-        log_w, loc, scale = self._row_params()
-        params = (ops.exp(log_w), loc, scale)
-        row_shape = self.batch_shape + (self._event_size,)
-        concrete = [_base.concrete_numpy(a) for a in (q_internal, *params)]
-        if all(a is not None for a in concrete):
-            x = _quantile_concrete(concrete[0], tuple(concrete[1:]), row_shape)
-            x = ops.convert_to_tensor(x)
+            x = self._single_quantile(signed)
         else:
-            x = _quantile_traced(q_internal, params, row_shape)
+            num_rows = int(np.prod(self.batch_shape + (self._event_size,)))
+            levels = ops.reshape(signed, (-1, num_rows))
+            x = ops.reshape(_mixture_quantile.solve_traced(rows, levels), signed.shape)
         x = ops.where(q_internal <= 0.0, -math.inf, x)
-        x = ops.where(q_internal >= 1.0, math.inf, x)
-        return self._to_event(x)
+        return self._to_event(ops.where(q_internal >= 1.0, math.inf, x))
+
+    def _quantile_concrete(
+        self, q: np.ndarray, target_shape: tuple[int, ...], rows: tuple[np.ndarray, ...]
+    ) -> Any:
+        """Concrete q (float64 kept for 1 - q) and rows: the per-element search."""
+        dtype = keras.backend.floatx()
+        num_rows = rows[0].shape[0]
+        row_rank = len(self.batch_shape + self.event_shape)
+        q = q.astype(np.float64, copy=False)
+        padded = (1,) * (len(target_shape) - q.ndim) + q.shape
+        if all(size == 1 for size in padded[len(padded) - row_rank :]):
+            # The same levels for every row (e.g. q of shape (L, 1)): solved as (L, 1).
+            lead = target_shape[: len(padded) - row_rank]
+            levels = np.broadcast_to(q.reshape(padded), lead + (1,) * row_rank).reshape(-1, 1)
+        else:
+            levels = np.broadcast_to(q, target_shape).reshape(-1, num_rows)
+        interior = (levels > 0.0) & (levels < 1.0)
+        # Elements outside (0, 1) get a dummy probability, then their limit (or NaN).
+        signed = np.where(interior, np.where(levels < 0.5, levels, levels - 1.0), 0.25)
+        signed = signed.astype(dtype)
+        if self.num_components == 1:
+            full = np.broadcast_to(signed, (signed.shape[0], num_rows))
+            x = self._single_quantile(full.reshape((-1,) + self.batch_shape + (self._event_size,)))
+            x = np.asarray(ops.convert_to_numpy(x)).reshape(-1, num_rows)
+        else:
+            x = _mixture_quantile.solve(rows, signed)
+        limits = np.where(levels <= 0.0, -np.inf, np.where(levels >= 1.0, np.inf, np.nan))
+        x = np.where(interior, x, limits).astype(dtype)
+        shape = target_shape if not self._scalar_event else target_shape + (1,)
+        return self._to_event(ops.convert_to_tensor(x.reshape(shape)))
+
+    def _single_quantile(self, signed: Any) -> Any:
+        """One component: loc + scale * Phi^-1(q), with Phi^-1 from the tail's own side."""
+        p, side = ops.abs(signed), ops.where(signed > 0, 1.0, -1.0)
+        z = side * _base.normal_quantile_lower(p)
+        return self.loc[..., 0, :] + self.scale[..., 0, :] * z
 
     def _row_params(self) -> tuple[Any, Any, Any]:
-        """(log_w, loc, scale), each (R, K): one row per (batch element, event dimension)."""
+        """(logits, loc, scale), each (R, K): one row per (batch element, event dimension)."""
         k, e = self.num_components, self._event_size
-        log_w = ops.broadcast_to(ops.expand_dims(self.log_weights, -2), self.batch_shape + (e, k))
+        logits = ops.broadcast_to(ops.expand_dims(self.logits, -2), self.batch_shape + (e, k))
         loc, scale = (
             ops.swapaxes(ops.broadcast_to(a, self.batch_shape + (k, e)), -1, -2)
             for a in (self.loc, self.scale)
         )
-        return tuple(ops.reshape(a, (-1, k)) for a in (log_w, loc, scale))
+        return tuple(ops.reshape(a, (-1, k)) for a in (logits, loc, scale))
 
     # -- sampling ---------------------------------------------------------------
-    def sample(
-        self, sample_shape: int | tuple[int, ...] = (), seed: _base.SeedLike = None
-    ) -> Any:
+    def sample(self, sample_shape: int | tuple[int, ...] = (), seed: _base.SeedLike = None) -> Any:
         """Draws samples of shape `sample_shape + batch_shape + event_shape`.
 
         The component is picked with the Gumbel-max trick, then a normal draw
@@ -296,210 +379,47 @@ class MixtureNormal:
         eps = keras.random.normal(shape + self.batch_shape + (self._event_size,), seed=generator)
         return self._to_event(loc + scale * eps)
 
+    def _affine(self, shift: Any, scale: Any) -> MixtureNormal:
+        # shift and scale act per event dimension: broadcast them over the component axis.
+        if not self._scalar_event:
+            shift, scale = ops.expand_dims(shift, -2), ops.expand_dims(scale, -2)
+        else:
+            shift, scale = ops.expand_dims(shift, -1), ops.expand_dims(scale, -1)
+        loc, component_scale = (self._to_event(a) for a in (self.loc, self.scale))
+        return MixtureNormal(
+            self.logits, shift + scale * loc, scale * component_scale, validate_args=False
+        )
+
+    def crps_closed_form(self, y: np.ndarray) -> np.ndarray | None:
+        """Grimit et al. (2006), through scoringrules' `crps_mixnorm` (scalar events)."""
+        if not self._scalar_event:
+            return None
+        import scoringrules
+
+        n = self.batch_shape
+        k = self.num_components
+        weights, loc, scale = (
+            np.broadcast_to(np.asarray(ops.convert_to_numpy(a), np.float64), n + (k,))
+            for a in (self.weights, self.loc[..., 0], self.scale[..., 0])
+        )
+        if k == 1:
+            return np.asarray(
+                scoringrules.crps_normal(y, loc[..., 0], scale[..., 0], backend="numpy")
+            )
+        # scoringrules builds (n, K, K) temporaries: bound them by chunking objects.
+        flat = [a.reshape(-1, k) for a in (weights, loc, scale)]
+        y_flat = np.broadcast_to(y, n).reshape(-1)
+        out = np.empty(y_flat.shape)
+        step = max(1, 2**20 // (k * k))
+        for start in range(0, y_flat.size, step):
+            rows = slice(start, start + step)
+            out[rows] = scoringrules.crps_mixnorm(
+                y_flat[rows], flat[1][rows], flat[2][rows], flat[0][rows], backend="numpy"
+            )
+        return out.reshape(n)
+
     def __repr__(self) -> str:
         return (
             f"MixtureNormal(num_components={self.num_components}, "
             f"batch_shape={self.batch_shape}, event_shape={self.event_shape})"
         )
-
-
-# -- quantile search: one element = one (probability, row) pair ------------------
-def _quantile_concrete(
-    q: np.ndarray, params: tuple[np.ndarray, ...], row_shape: tuple[int, ...]
-) -> np.ndarray:
-    """Quantiles at q (*lead, *batch, E) of the rows `params` laid out as `row_shape`."""
-    num_rows = params[0].shape[0]
-    rows = np.arange(num_rows, dtype=np.int32).reshape(row_shape)
-    rows = np.broadcast_to(rows, q.shape).reshape(-1)
-    q_flat = q.reshape(-1)
-    interior = (q_flat > 0.0) & (q_flat < 1.0)
-    everywhere = bool(interior.all())
-    solution = _solve.solve(
-        _quantile_init,
-        _quantile_step,
-        params,
-        rows if everywhere else rows[interior],
-        q_flat if everywhere else q_flat[interior],
-        max_steps=_QUANTILE_STEPS,
-        steps_per_call=_QUANTILE_STEPS_PER_CALL,
-    )
-    if everywhere:
-        return solution.reshape(q.shape)
-    x = np.zeros(q_flat.shape, solution.dtype)
-    x[interior] = solution
-    return x.reshape(q.shape)
-
-
-def _quantile_traced(q: Any, params: tuple[Any, ...], row_shape: tuple[int, ...]) -> Any:
-    """The same search on symbolic tensors: every element takes every step."""
-    k = params[0].shape[-1]
-    shape = tuple(q.shape)
-    full = tuple(
-        ops.transpose(
-            ops.reshape(ops.broadcast_to(ops.reshape(p, row_shape + (k,)), shape + (k,)), (-1, k))
-        )
-        for p in params
-    )
-    q_flat = ops.reshape(q, (-1,))
-    state = _quantile_init(full, q_flat)
-    for _ in range(_QUANTILE_STEPS):
-        state, _ = _quantile_step(full, q_flat, state)
-    return ops.reshape(state[0], shape)
-
-
-def _over_components(count: int, body: Any, init: tuple[Any, ...]) -> tuple[Any, ...]:
-    """`body(k, carry) -> carry` for k in range(count).
-
-    Under XLA a loop over components ran several times faster than a
-    reduction over a component axis. A few components are unrolled (fastest);
-    more run as one compiled loop, which compiles as fast for 50 components
-    as for 5.
-    """
-    if count > _UNROLL_COMPONENTS:
-        return ops.fori_loop(0, count, body, init)
-    for k in range(count):
-        init = body(k, init)
-    return init
-
-
-def _quantile_init(params: tuple[Any, ...], q: Any) -> tuple[Any, ...]:
-    """Start at the moment-matched normal's quantile, inside the components' q-quantile range.
-
-    The q-quantile of a mixture lies between the smallest and largest of its
-    components' q-quantiles, which bracket the search.
-    """
-    w, loc, scale = params  # (K, B)
-    z = _base.normal_quantile(ops.clip(q, 1e-30, 1.0 - 1e-7))
-
-    def moments(k: Any, carry: tuple[Any, ...]) -> tuple[Any, ...]:
-        lo, hi, mean, second = carry
-        component_q = loc[k] + scale[k] * z
-        return (
-            ops.minimum(lo, component_q),
-            ops.maximum(hi, component_q),
-            mean + w[k] * loc[k],
-            second + w[k] * (ops.square(scale[k]) + ops.square(loc[k])),
-        )
-
-    big = ops.full_like(q, math.inf)
-    zero = ops.zeros_like(q)
-    lo, hi, mean, second = _over_components(w.shape[0], moments, (big, -big, zero, zero))
-    std = ops.sqrt(ops.maximum(second - ops.square(mean), 0.0))
-    x = ops.clip(mean + std * z, lo, hi)
-    return x, lo, hi, ops.ones_like(x)
-
-
-def _quantile_step(params: tuple[Any, ...], q: Any, state: tuple[Any, ...]) -> Any:
-    """One safeguarded Halley step; elements already within tolerance keep their x."""
-    w, loc, scale = params  # (K, B)
-    x, lo, hi, residual = state
-
-    def accumulate(k: Any, carry: tuple[Any, ...]) -> tuple[Any, ...]:
-        cdf, pdf, slope = carry
-        z = (x - loc[k]) / scale[k]
-        density = w[k] / scale[k] * ops.exp(-0.5 * ops.square(z))
-        return (
-            cdf + w[k] * _base.fast_normal_cdf(z),
-            pdf + density,
-            slope - density * z / scale[k],
-        )
-
-    zero = ops.zeros_like(x)
-    cdf, pdf, slope = _over_components(w.shape[0], accumulate, (zero, zero, zero))
-    pdf = ops.maximum(pdf * _INV_SQRT_2PI, 1e-30)
-    slope = slope * _INV_SQRT_2PI
-    error = ops.abs(cdf - q)
-    converged = (error <= 1e-7) | ((hi - lo) <= 1.2e-7 * (1.0 + ops.abs(x)))
-    below = cdf < q
-    lo = ops.where(below, x, lo)
-    hi = ops.where(below, hi, x)
-    newton = (cdf - q) / pdf
-    # Halley's correction (cubic convergence) where it is moderate, else Newton.
-    halley = 1.0 - 0.5 * newton * slope / pdf
-    candidate = x - ops.where((halley > 0.5) & (halley < 2.0), newton / halley, newton)
-    # Steps that leave the bracket, or that did not at least halve |F(x) - q|
-    # last time (they may cycle on a non-convex CDF), bisect instead.
-    inside = (candidate > lo) & (candidate < hi) & (error <= 0.5 * residual)
-    x = ops.where(converged, x, ops.where(inside, candidate, 0.5 * (lo + hi)))
-    # A Halley step from |F(x) - q| <= 1e-5 lands within about 1e-10: accept it
-    # without paying for one more evaluation to confirm.
-    done = converged | (inside & (error <= 1e-5))
-    return (x, lo, hi, error), done
-
-
-# -- mode search: one element = one row (all event dimensions together) ---------
-def _mode_log_term(params: tuple[Any, ...], k: Any, x: Any) -> Any:
-    """log(w_k N(x | loc_k, scale_k)) up to a constant, (B,)."""
-    log_peak, loc, inv_var = params  # (K, B), (K, E, B), (K, E, B)
-    return log_peak[k] - 0.5 * ops.sum(ops.square(x - loc[k]) * inv_var[k], axis=0)
-
-
-def _mode_log_density(params: tuple[Any, ...], x: Any) -> Any:
-    """log of the mixture density at x (E, B), up to a constant: (B,)."""
-    count = params[0].shape[0]
-    first = _mode_log_term(params, 0, x)
-    (top,) = _over_components(
-        count, lambda k, c: (ops.maximum(c[0], _mode_log_term(params, k, x)),), (first,)
-    )
-    (total,) = _over_components(
-        count, lambda k, c: (c[0] + ops.exp(_mode_log_term(params, k, x) - top),),
-        (ops.zeros_like(top),),
-    )  # fmt: skip
-    return top + ops.log(total)
-
-
-def _mode_init(params: tuple[Any, ...], _: Any) -> tuple[Any, ...]:
-    """Two starts: the component location of highest density, and the mixture mean.
-
-    The mean leads to the maximum that broad overlapping components build
-    between their locations, which a start on a narrow component misses.
-    """
-    log_peak, loc, inv_var = params
-    count = log_peak.shape[0]
-
-    def best_location(k: Any, carry: tuple[Any, ...]) -> tuple[Any, ...]:
-        best_x, best = carry
-        density = _mode_log_density(params, loc[k])
-        return ops.where(density > best, loc[k], best_x), ops.maximum(density, best)
-
-    start = (loc[0], _mode_log_density(params, loc[0]))
-    best_x, _ = _over_components(count, best_location, start)
-    # The weights: log w_k = log_peak_k + sum_e log scale_ke, up to a constant.
-    log_w = log_peak - 0.5 * ops.sum(ops.log(inv_var), axis=1)
-    w = ops.exp(log_w - ops.max(log_w, axis=0))
-    (mean,) = _over_components(
-        count, lambda k, c: (c[0] + w[k] * loc[k],), (ops.zeros_like(best_x),)
-    )
-    return best_x, best_x, mean / ops.sum(w, axis=0)
-
-
-def _mode_step(params: tuple[Any, ...], _: Any, state: tuple[Any, ...]) -> Any:
-    """One mean-shift step from each start; the solution is the higher of the two."""
-    _, first, second = state
-    first, first_density, first_done = _mean_shift(params, first)
-    second, second_density, second_done = _mean_shift(params, second)
-    best = ops.where(second_density > first_density, second, first)
-    return (best, first, second), first_done & second_done
-
-
-def _mean_shift(params: tuple[Any, ...], x: Any) -> tuple[Any, Any, Any]:
-    """x <- sum_k r_k loc_k / scale_k^2 / sum_k r_k / scale_k^2; also log p(x) + const, done."""
-    _, loc, inv_var = params
-    count = loc.shape[0]
-    first = _mode_log_term(params, 0, x)
-    (top,) = _over_components(
-        count, lambda k, c: (ops.maximum(c[0], _mode_log_term(params, k, x)),), (first,)
-    )
-
-    def accumulate(k: Any, carry: tuple[Any, ...]) -> tuple[Any, ...]:
-        total, numerator, denominator = carry
-        r = ops.exp(_mode_log_term(params, k, x) - top)
-        return total + r, numerator + r * inv_var[k] * loc[k], denominator + r * inv_var[k]
-
-    zero = ops.zeros_like(x)
-    total, numerator, denominator = _over_components(
-        count, accumulate, (ops.zeros_like(top), zero, zero)
-    )
-    new_x = numerator / denominator
-    done = ops.all(ops.abs(new_x - x) <= 1e-6 * (1.0 + ops.abs(x)), axis=0)
-    return new_x, top + ops.log(total), done

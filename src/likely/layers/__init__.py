@@ -2,14 +2,43 @@
 
 from likely.layers._dropout import MCDropout
 from likely.layers._ensemble import EnsembleDense
-from likely.layers._heads import IndependentNormal, MixtureNormal
+from likely.layers._family_heads import (
+    IndependentBernoulli,
+    IndependentLogNormal,
+    IndependentStudentT,
+    MixtureSameFamily,
+    MultivariateNormalTriL,
+    OneHotCategorical,
+    SplineFlow,
+)
+from likely.layers._heads import (
+    DistributionHead,
+    IndependentNormal,
+    MixtureNormal,
+    declare_members,
+    head_of,
+    resolve_head,
+)
+from likely.layers._lambda import DistributionLambda
 from likely.layers._variational import DenseFlipout, DenseVariational
 
 __all__ = [
     "DenseFlipout",
     "DenseVariational",
+    "DistributionHead",
+    "DistributionLambda",
     "EnsembleDense",
+    "IndependentBernoulli",
+    "IndependentLogNormal",
     "IndependentNormal",
+    "IndependentStudentT",
     "MCDropout",
     "MixtureNormal",
+    "MixtureSameFamily",
+    "MultivariateNormalTriL",
+    "OneHotCategorical",
+    "SplineFlow",
+    "declare_members",
+    "head_of",
+    "resolve_head",
 ]

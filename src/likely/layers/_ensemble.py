@@ -4,8 +4,8 @@ A deep ensemble (Lakshminarayanan et al. 2017) is M networks trained
 independently from different random initializations. Stacking their weights
 on a member axis turns the M networks into ONE Keras model: each layer does
 a single batched matrix product for all members, one `fit` call trains them
-all, and the summed member NLL (`likely.losses.nll` on a 4-D output) keeps
-the members' gradients independent.
+all, and the mean member NLL (`likely.losses.nll`) keeps the members'
+gradients independent.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from likely.layers._heads import _check_positive_int
+from likely.layers._heads import _check_positive_int, declare_members
 
 _UNROLL_MAX_MEMBERS = 16
 """Up to this many members, inner layers on JAX do one matmul per member."""
@@ -72,10 +72,11 @@ class EnsembleDense(keras.layers.Layer):
     The first ensemble layer of a network takes the ordinary `(batch, input_dim)`
     inputs and gives every member the same rows; later layers take and return
     `(batch, ensemble_size, units)`. Put a head (`likely.layers.IndependentNormal`
-    or `MixtureNormal`) after an `EnsembleDense` with `params_size(...)` units
-    and the model outputs the packed ensemble parameters
-    `(batch, ensemble_size, K, 1 + 2E)` that `likely.losses.nll` (sum of member
-    NLLs) and `likely.predict_distribution` (equal-weight mixture) read.
+    or any other likely head) after an `EnsembleDense` with `params_size(...)`
+    units: the layer declares its output's axis 1 as the members, so the head
+    outputs `(batch, ensemble_size, P)` parameters that `likely.losses.nll`
+    (the mean of the member NLLs) and `likely.predict_distribution` (the
+    equal-weight mixture) read as an ensemble.
 
     Args:
         units: Output width of each member.
@@ -104,7 +105,7 @@ class EnsembleDense(keras.layers.Layer):
         ...     likely.layers.IndependentNormal(1),
         ... ])
         >>> model.output_shape
-        (None, 5, 1, 3)
+        (None, 5, 2)
         >>> model.compile(optimizer="adam", loss=likely.losses.nll)
         >>> likely.predict_distribution(model, np.zeros((4, 1))).num_members
         5
@@ -183,6 +184,11 @@ class EnsembleDense(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (input_shape[0], self.ensemble_size, self.units)
+
+    def compute_output_spec(self, inputs: Any) -> Any:
+        """The symbolic output, declared as holding `ensemble_size` members on axis 1."""
+        output = keras.KerasTensor(self.compute_output_shape(inputs.shape), self.compute_dtype)
+        return declare_members(output, self.ensemble_size)
 
     def get_config(self) -> dict:
         return {
