@@ -124,7 +124,7 @@ def test_nan_and_inf_error_gives_counts_and_first_rows():
     assert message == (
         "NaN or infinite values in the feature columns of cat.h5, in 7 rows "
         "(per column: 'mag_i_lsst' 6 rows, 'redshift' 2 rows); first rows: 1, 3, 5, 6, 8. "
-        "Values must be finite numbers; the 'drop' policy discards such rows."
+        "Values must be finite numbers; policy='drop' discards such rows."
     )
     # Only the checked columns count.
     assert check_values(frame, ["detected_u"]).n_dropped == 0

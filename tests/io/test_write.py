@@ -110,9 +110,8 @@ def test_refused_outputs(tmp_path):
     with pytest.raises(DataError) as info:
         TableWriter(tmp_path / "out.fits")
     assert str(info.value) == (
-        f"Cannot tell the format of output file {tmp_path / 'out.fits'} from its name; use a "
-        "suffix among .csv.gz, .csv, .parquet, .pq or give the format explicitly "
-        "(one of 'csv', 'parquet')."
+        f"Cannot tell the format of output file {tmp_path / 'out.fits'} from its name; end it "
+        "with one of .csv.gz, .csv, .parquet, .pq."
     )
     with pytest.raises(
         DataError, match=r"Unknown output format 'hdf5' .* allowed: 'csv', 'parquet'"

@@ -111,6 +111,7 @@ def check_values(
     policy: str = "error",
     source: object = "the data",
     role: str = "feature",
+    hint: str | None = None,
 ) -> CheckedValues:
     """Checks that columns hold finite numbers; drops the rows that do not, if asked.
 
@@ -125,6 +126,8 @@ def check_values(
             (default) raises, "drop" removes them.
         source: Where the table came from (a file name), for messages.
         role: "feature" or "target": what the columns are, for messages.
+        hint: How the caller's user discards such rows (an option of theirs), added
+            to the message under "error"; None: `policy="drop"`, this function's own.
 
     Returns:
         `CheckedValues(frame, n_dropped)`: the frame (rows dropped, text
@@ -171,10 +174,11 @@ def check_values(
     n_bad = int(bad_rows.sum())
     if policy == "error":
         first = ", ".join(str(label) for label in frame.index[bad_rows][:_MAX_ROWS])
+        fix = hint if hint is not None else "policy='drop' discards such rows"
         raise DataError(
             f"NaN or infinite values in the {role} columns of {source}, in {_rows(n_bad)} "
             f"(per column: {per_column}); first rows: {first}. Values must be finite numbers; "
-            "the 'drop' policy discards such rows."
+            f"{fix}."
         )
     kept = frame[~bad_rows]
     if len(kept) == 0:

@@ -70,6 +70,11 @@ def infer_format(path: str | os.PathLike, format: str | None = None, *, write: b
         if lowered.endswith(suffix) and name in allowed:
             return name
     suffixes = [s for s, name in _SUFFIXES.items() if name in allowed]
+    if write:  # a table output's format is its suffix (qp files are asked for explicitly)
+        raise DataError(
+            f"Cannot tell the format of {what} file {path} from its name; end it with one of "
+            f"{', '.join(suffixes)}."
+        )
     raise DataError(
         f"Cannot tell the format of {what} file {path} from its name; use a suffix among "
         f"{', '.join(suffixes)} or give the format explicitly (one of {_quoted(allowed)})."
