@@ -5,7 +5,9 @@
     python -m benchmarks --only training_speed inference
 
 Each benchmark also runs alone: `python -m benchmarks.training_speed`,
-`benchmarks.ensemble_cost`, `benchmarks.inference`, `benchmarks.accuracy`,
+`benchmarks.ensemble_cost`, `benchmarks.head_cost`, `benchmarks.inference`,
+`benchmarks.predict_throughput`,
+`benchmarks.survey_cost` (run alone, it writes RESULTS-survey-cost.md), `benchmarks.accuracy`,
 `benchmarks.course_stack` (the course's tf_keras + TFP stack, in its own venv:
 `python -m benchmarks.course_stack --setup` creates it once).
 """
@@ -96,6 +98,22 @@ def inference(quick: bool) -> _common.Section:
     return bench.section(bench.run(rows=1_000_000, rounds=5, predict_rows=2_000_000))
 
 
+def predict_throughput(quick: bool) -> _common.Section:
+    from benchmarks import predict_throughput as bench
+
+    if quick:
+        return bench.section(bench.run(rows=5_000, rounds=1))
+    return bench.section(bench.run(rows=2_000_000, rounds=3))
+
+
+def survey_cost(quick: bool) -> _common.Section:
+    from benchmarks import survey_cost as bench
+
+    if quick:
+        return bench.section(bench.run(rows=5_000, rounds=1))
+    return bench.section(bench.run())
+
+
 def accuracy(quick: bool) -> _common.Section:
     from benchmarks import accuracy as bench
 
@@ -104,10 +122,20 @@ def accuracy(quick: bool) -> _common.Section:
     return bench.section(bench.run(splits=20))
 
 
+def head_cost(quick: bool) -> _common.Section:
+    from benchmarks import head_cost as bench
+
+    rows = 5_000 if quick else 50_000
+    return bench.section(rows, bench.run(rows=rows, repeats=1 if quick else 3))
+
+
 BENCHMARKS: dict[str, Callable[[bool], _common.Section]] = {
     "training_speed": training_speed,
     "ensemble_cost": ensemble_cost,
+    "head_cost": head_cost,
     "inference": inference,
+    "predict_throughput": predict_throughput,
+    "survey_cost": survey_cost,
     "accuracy": accuracy,
 }
 

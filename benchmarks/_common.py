@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "jax")  # likely's default; set before keras is imported
@@ -140,6 +141,25 @@ def interleaved_times(
             call()
             times[name].append(time.perf_counter() - start)
     return times, first
+
+
+def standard_splits(n: int, count: int = 20, train_fraction: float = 0.9) -> list[tuple[Any, Any]]:
+    """UCI splits of the MC-dropout code: permutations drawn after one `np.random.seed(1)`.
+
+    The protocol of Hernandez-Lobato & Adams (2015) and Gal & Ghahramani (2016):
+    `count` random `train_fraction` / rest splits of `n` rows, each the
+    permutation `np.random.choice(n, n, replace=False)`, all drawn in turn after
+    a single `np.random.seed(1)`. Returns `(train_rows, test_rows)` pairs.
+    """
+    import numpy as np
+
+    np.random.seed(1)  # noqa: NPY002 - the published protocol's global seeding, exactly
+    size = int(np.round(n * train_fraction))
+    splits = []
+    for _ in range(count):
+        permutation = np.random.choice(range(n), n, replace=False)  # noqa: NPY002
+        splits.append((permutation[:size], permutation[size:]))
+    return splits
 
 
 def median(values: Sequence[float]) -> float:

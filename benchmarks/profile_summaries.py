@@ -31,7 +31,7 @@ _TIMED_MARK = "timed_rounds"  # the function whose samples count
 # (part, substring of a frame that identifies it), first match wins
 PARTS = [
     ("forward pass (Keras predict)", "Trainer.predict"),
-    ("packed output -> distribution (with validation)", "_predictive_from_params"),
+    ("head output -> distribution (with validation)", "predictive_from_params"),
     ("mode (two mean-shift climbs)", "Predictive.mode"),
     ("5 quantiles (safeguarded Halley)", "Predictive.quantiles"),
     ("std", "Predictive.stddev"),

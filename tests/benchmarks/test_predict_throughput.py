@@ -1,0 +1,21 @@
+"""Smoke run of benchmarks.predict_throughput at a tiny size: structure and sanity, no timings."""
+
+import math
+
+import pytest
+
+from benchmarks import predict_throughput
+
+
+@pytest.mark.slow
+def test_tiny_run_measures_every_path():
+    result = predict_throughput.run(rows=3_000, rounds=1)
+    assert [run.format for run in result.runs] == ["parquet", "qp"]
+    assert all(t > 0 and math.isfinite(t) for t in result.in_memory)
+    assert all(run.seconds > 0 and 0.1 < run.peak_gb < 1.5 for run in result.runs)
+    section = predict_throughput.section(result)
+    assert "`likely predict`, qp out" in section.body
+    assert [t.name for t in section.targets][::2] == [
+        "`likely predict` (parquet) / in-memory rows/s",
+        "`likely predict` (qp) / in-memory rows/s",
+    ]
