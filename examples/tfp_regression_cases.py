@@ -28,24 +28,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 import likely
-from likely.distributions import pack_params
-from likely.layers import DenseVariational, IndependentNormal
+from likely.layers import DenseVariational, DistributionLambda, IndependentNormal
 
 
-class FixedScaleNormal(keras.layers.Layer):
-    """Head of cases 1 and 3: one input is the location, the scale is a constant."""
-
-    def __init__(self, scale: float = 1.0, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.scale = scale
-
-    def call(self, inputs):
-        loc = keras.ops.expand_dims(inputs, -2)  # (b, 1, 1)
-        scale = keras.ops.full_like(loc, self.scale)
-        return pack_params(keras.ops.zeros_like(loc[..., 0]), loc, scale)
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], 1, 3)
+@keras.saving.register_keras_serializable(package="tfp_cases")
+def unit_scale_normal(t):
+    """Head of cases 1 and 3: the one input is the location, the scale is 1 (as in TFP)."""
+    return likely.distributions.Normal(loc=t[..., 0], scale=1.0)
 
 
 def build(case: int, x: np.ndarray, seed: int) -> keras.Model:
@@ -57,10 +46,10 @@ def build(case: int, x: np.ndarray, seed: int) -> keras.Model:
     """
     n_train = len(x)
     layers: dict[int, list[keras.Layer]] = {
-        1: [keras.layers.Dense(1), FixedScaleNormal(1.0)],
+        1: [keras.layers.Dense(1), DistributionLambda(unit_scale_normal)],
         2: [keras.layers.Dense(2), IndependentNormal(1, min_scale=1e-3)],
         3: [DenseVariational(1, n_train=n_train, trainable_prior=True, seed=seed),
-            FixedScaleNormal(1.0)],
+            DistributionLambda(unit_scale_normal)],
         4: [DenseVariational(2, n_train=n_train, trainable_prior=True, seed=seed),
             IndependentNormal(1, min_scale=1e-3)],
     }  # fmt: skip

@@ -25,8 +25,19 @@ def test_parity_suite_passes_on_backend(backend, pytestconfig):
         pytest.skip(message)
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-m", "backends", "-q", "-p", "no:cacheprovider",
-         "-W", "ignore::DeprecationWarning", str(pytestconfig.rootpath / "tests")],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-m",
+            "backends",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "ignore::DeprecationWarning",
+            str(pytestconfig.rootpath / "tests"),
+        ],
         env=env,
         capture_output=True,
         text=True,

@@ -56,21 +56,45 @@ def demo_config(**overrides: Any) -> Config:
     return parse_config(data, source="dc2_photoz.yaml")
 
 
+DEFAULT_OUTPUT = Path("likely-demo")
+
+
 def run_demo(
-    output_dir: str | Path = "likely-demo",
+    output_dir: str | Path | None = None,
     epochs: int | None = None,
     seed: int = 0,
     tracking: bool = True,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> Any:
-    """Trains and evaluates the DC2 photo-z model; returns the `RunResult`."""
-    from likely.experiment._run import run_training
+    """Trains and evaluates the DC2 photo-z model; returns the `RunResult`.
+
+    Args:
+        output_dir: Folder for the model and plots; default a new one,
+            `likely-demo` (`likely-demo-2`, ... when taken). A folder that holds
+            an earlier run's model is refused unless `overwrite`.
+        epochs: Training epochs (default: the config's).
+        seed: Seed of the whole run.
+        tracking: Log the run to MLflow.
+        progress: Show a progress bar.
+        overwrite: Replace the model of an earlier run in `output_dir`.
+    """
+    from likely.experiment import check_output_folder, new_run_folder, run_training
 
     training: dict[str, Any] = {"seed": seed}
     if epochs is not None:
         training["epochs"] = epochs
     config = demo_config(training=training, tracking={"enabled": tracking})
-    return run_training(config, output_dir=output_dir, progress=progress)
+    if output_dir is not None:
+        check_output_folder(output_dir, overwrite)
+        return run_training(config, output_dir=output_dir, progress=progress, overwrite=overwrite)
+    folder = new_run_folder(DEFAULT_OUTPUT)
+    try:
+        return run_training(config, output_dir=folder, progress=progress)
+    except BaseException:
+        if not any(folder.iterdir()):
+            folder.rmdir()  # nothing was written
+        raise
 
 
 def comparison_rows(report: dict[str, float]) -> list[tuple[str, str, str]]:

@@ -75,8 +75,34 @@ def test_cdf_is_the_map_of_the_base_cdf(recalibrated):
     base, p, w, loc, scale = recalibrated
     y = np.linspace(-2, 2, 6)
     base_cdf = np.sum(w * stats.norm.cdf(y[:, None], loc, scale), 1)
-    expected = np.interp(base_cdf, p.knots, p.levels)
-    np.testing.assert_allclose(p.cdf(y), expected, rtol=1e-12)
+    # Linear in probit space between interior knots; the tails follow the least-squares
+    # line through all interior knots, drawn from the outer knots.
+    zk, tk = stats.norm.ppf(p.knots[1:-1]), stats.norm.ppf(p.levels[1:-1])
+    slope = np.polyfit(zk, tk, 1)[0]
+    z = stats.norm.ppf(base_cdf)
+    t = np.interp(z, zk, tk)
+    t = np.where(z < zk[0], tk[0] + slope * (z - zk[0]), t)
+    t = np.where(z > zk[-1], tk[-1] + slope * (z - zk[-1]), t)
+    np.testing.assert_allclose(p.cdf(y), stats.norm.cdf(t), rtol=1e-10)
+
+
+def test_small_calibration_sets_correct_the_far_tails():
+    """A base twice too narrow, 100 calibration points: quantiles right down to 1e-6."""
+    rng = np.random.default_rng(11)
+    base = likely.Predictive(Normal(np.zeros(100), np.ones(100)))
+    recal = IsotonicRecalibrator().fit(base, 2.0 * rng.normal(size=100))
+    p = recal.transform(likely.Predictive(Normal(np.zeros(3), np.ones(3))))
+    for q in (1e-6, 1e-3, 0.999, 1 - 1e-4):  # the upper tail: see _base_quantile
+        truth = 2.0 * stats.norm.ppf(q)
+        np.testing.assert_allclose(p.quantile(q), truth, rtol=0.15)
+    far = np.array([-9.0, 0.0, 7.0])  # base PIT 1e-19 and 1 - 1e-12 (float64 resolves it)
+    np.testing.assert_allclose(p.log_prob(far), stats.norm.logpdf(far, 0, 2), atol=1.5)
+    # The numeric CRPS integrates the widened tails too.
+    y = np.array([-6.0, 0.5, 6.0])
+    grid = np.linspace(-60, 60, 400_001)
+    table = np.broadcast_to(grid[:, None], (grid.size, 3))
+    brute = np.trapezoid((p.cdf_at(table) - (grid[:, None] >= y)) ** 2, grid, axis=0)
+    np.testing.assert_allclose(crps(y, p, reduction="none"), brute, rtol=1e-3)
 
 
 def test_quantile_inverts_cdf_and_interval_agrees(recalibrated):
@@ -110,7 +136,7 @@ def test_sampling_follows_the_recalibrated_cdf(recalibrated):
     _, p, *_ = recalibrated
     draws = p.sample(4000, seed=0)
     assert draws.shape == (4000, p.batch_shape[0])
-    u = p.cdf(draws)  # uniform if the draws follow the recalibrated distribution
+    u = p.cdf_at(draws)  # uniform if the draws follow the recalibrated distribution
     assert stats.kstest(u.ravel(), "uniform").pvalue > 0.001
 
 
@@ -128,7 +154,7 @@ def test_moments_mode_and_crps_of_a_fitted_map_match_brute_force():
     p = recal.transform(MixtureNormal(logits[:m], loc[:m], scale[:m]))
     grid = np.linspace(-20, 20, 1_000_001)
     table = np.broadcast_to(grid[:, None], (grid.size, m))
-    dens, cdf = p.pdf(table), p.cdf(table)
+    dens, cdf = p.pdf_at(table), p.cdf_at(table)
     m1 = np.trapezoid(grid[:, None] * dens, grid, axis=0)
     var = np.trapezoid((grid[:, None] - m1) ** 2 * dens, grid, axis=0)
     np.testing.assert_allclose(p.mean, m1, atol=3e-4 * np.sqrt(var).min())
@@ -162,7 +188,7 @@ def test_a_calibrated_predictive_is_left_almost_unchanged():
     p = likely.Predictive(Normal(mu, sigma))
     fixed = IsotonicRecalibrator().fit(p, y).transform(p)
     grid = np.linspace(-1, 1, 9)[:, None] + mu
-    assert np.max(np.abs(fixed.cdf(grid) - p.cdf(grid))) < 0.015
+    assert np.max(np.abs(fixed.cdf_at(grid) - p.cdf_at(grid))) < 0.015
 
 
 def test_errors():

@@ -26,8 +26,17 @@ def test_demo_runs_end_to_end(tmp_path):
     # A reduced-epoch smoke run; the default (200 epochs, early stopping) is the real one.
     result = run_cli("demo", "--epochs", "3", "--quiet", "-o", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    for label in ("sigma_IQR (mode)", "bias (mode)", "outlier rate (mode, RAIL)", "PIT KS",
-                  "CDE loss", "NLL", "coverage of 68% intervals", "RAIL FlexZBoost", "0.0208"):
+    for label in (
+        "sigma_IQR (mode)",
+        "bias (mode)",
+        "outlier rate (mode, RAIL)",
+        "PIT KS",
+        "CDE loss",
+        "NLL",
+        "coverage of 68% intervals",
+        "RAIL FlexZBoost",
+        "0.0208",
+    ):
         assert label in result.stdout
     assert "MLflow run" in result.stdout and (tmp_path / "mlflow.db").is_file()
     for name in ("model.keras", "pit_histogram.png", "reliability.png", "zz.png", "pdfs.png"):

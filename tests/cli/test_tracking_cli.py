@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -10,12 +11,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import keras
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from mlflow import MlflowClient
@@ -24,7 +25,7 @@ import likely
 from likely.cli import main
 from likely.datasets import make_d2
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("LIKELY_CHROMIUM", "/usr/bin/chromium")  # as scripts/test
 _LIKELY = [sys.executable, "-c", "from likely.cli import main; main()"]
 
 
@@ -79,21 +80,114 @@ def test_register_unknown_run_is_a_clear_error(store: Path) -> None:
 
 def test_ui_refuses_a_remote_store(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:1")
-    result = CliRunner().invoke(main, ["ui"])
-    assert result.exit_code != 0
-    assert "open it in a browser" in result.output
+    result = CliRunner().invoke(main, ["ui", "--port", str(_free_port()), "--no-browser"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and "open it in a browser" in result.output
+
+
+def test_ui_on_a_busy_port_is_one_error_line(store: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            [*_LIKELY, "ui", "--port", str(port), "--no-browser"],
+            cwd=store,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: port ") and str(port) in line and "--port" in line
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below `pid`, read from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _start_ui(store: Path, port: int) -> tuple[subprocess.Popen, Path]:
+    log = store / f"ui-{port}.log"
+    ui = subprocess.Popen(
+        [*_LIKELY, "ui", "--port", str(port), "--no-browser"],
+        cwd=store,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # so that the test can clean up whatever happens
+    )
+    return ui, log
+
+
+def _printed_url(ui: subprocess.Popen, log: Path, timeout: float = 240.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in log.read_text().splitlines():
+            if line.startswith("MLflow UI: "):
+                return line.split()[2]
+        assert ui.poll() is None, log.read_text()[-3000:]
+        time.sleep(0.5)
+    raise TimeoutError(log.read_text()[-3000:])
+
+
+@pytest.mark.slow
+def test_ui_prints_the_training_view_and_sigterm_stops_every_process(store: Path) -> None:
+    _, run_id, _ = _train("ui-stop", "stopped-cleanly", log_model=False)
+    experiment_id = MlflowClient().get_run(run_id).info.experiment_id
+    port = _free_port()
+    ui, log = _start_ui(store, port)
+    started: set[int] = set()
+    try:
+        url = _printed_url(ui, log)
+        assert url == likely.tracking.ui_url(port, experiment_id)
+        assert f"/#/experiments/{experiment_id}/runs?workflowType=machine_learning" in url
+        started = _descendants(ui.pid)
+        assert len(started) >= 2  # mlflow server and its uvicorn
+        ui.send_signal(signal.SIGTERM)
+        assert ui.wait(timeout=60) == 0
+        assert [pid for pid in started if _running(pid)] == []
+        with socket.socket() as probe:  # the port is free again
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", port))
+    finally:
+        for pid in {ui.pid, *started, *_descendants(ui.pid)}:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+        ui.wait(timeout=30)
 
 
 _SWEEP_YAML = """
-data: {dataset: d2, n: 60, seed: 0}
-model: {hidden_units: 4, hidden_layers: 1, components: 1}
-training: {epochs: 3, batch_size: 32, validation_split: 0.25}
-sweep:
-  study_name: shared
-  sampler_seed: 0
-  space:
-    training.learning_rate: {type: float, low: 0.001, high: 0.03, log: true}
-    model.components: {type: int, low: 1, high: 2}
+data: {train: d2.csv, features: [x], target: y, validation_fraction: 0.3}
+model: {hidden: [4], num_components: 1}
+training: {epochs: 3, batch_size: 32}
+search:
+  training.learning_rate: {type: float, low: 0.001, high: 0.03, log: true}
+  model.num_components: {type: int, low: 1, high: 2}
+study: {name: shared, sampler_seed: 0}
 tracking: {experiment: two-workers}
 """
 
@@ -101,6 +195,8 @@ tracking: {experiment: two-workers}
 @pytest.mark.slow
 def test_two_workers_share_one_study(store: Path) -> None:
     (store / "sweep.yaml").write_text(_SWEEP_YAML)
+    x, y = make_d2(n=80, seed=0)
+    pd.DataFrame({"x": x[:, 0], "y": y}).to_csv(store / "d2.csv", index=False)
     storage = f"sqlite:///{store / 'study.db'}"
     tracking = f"sqlite:///{store / 'mlflow.db'}"
     MlflowClient(tracking).create_experiment("two-workers")  # the store exists before the race
@@ -120,7 +216,7 @@ def test_two_workers_share_one_study(store: Path) -> None:
     for worker in workers:
         out, err = worker.communicate(timeout=600)
         assert worker.returncode == 0, err[-3000:]
-        assert "Best value" in out
+        assert "Best held-out NLL" in out
     study = optuna.load_study(study_name="shared", storage=storage)
     assert len(study.trials) == 4
     assert sorted(t.number for t in study.trials) == [0, 1, 2, 3]
@@ -138,6 +234,10 @@ def test_two_workers_share_one_study(store: Path) -> None:
         key=lambda t: t.value,
     )
     assert client.get_run(parent_id).data.metrics["best_value"] == pytest.approx(best.value)
+    # Both workers kept the study's best trial in the shared output folder.
+    summary = json.loads((store / "likely-sweeps" / "shared" / "best.json").read_text())
+    assert summary["trial"] == best.number
+    assert (store / "likely-sweeps" / "shared" / "model.keras").is_file()
 
 
 def _chromium(url: str, *args: str, budget_ms: int = 25000) -> subprocess.CompletedProcess:
@@ -167,46 +267,32 @@ def _chromium(url: str, *args: str, budget_ms: int = 25000) -> subprocess.Comple
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def _wait_for(url: str, process: subprocess.Popen, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "likely ui exited early"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(url)
-
-
 @pytest.mark.slow
 def test_ui_shows_the_run_and_its_metric_in_chromium(store: Path) -> None:
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package")
-        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+            pytest.fail(f"{CHROMIUM} is missing: scripts/test installs Debian's chromium package")
+        pytest.skip("needs Debian's chromium (scripts/test installs it with apt-get as root)")
     _, run_id, _ = _train("browser-check", "seen-in-chromium", log_model=False)
     experiment_id = MlflowClient().get_run(run_id).info.experiment_id
     port = _free_port()
-    ui = subprocess.Popen(
-        [*_LIKELY, "ui", "--port", str(port)],
-        cwd=store,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    ui, log = _start_ui(store, port)
     try:
-        _wait_for(f"http://127.0.0.1:{port}/health", ui)
-        page = f"http://127.0.0.1:{port}/#/experiments/{experiment_id}/runs/{run_id}"
+        table = _printed_url(ui, log)  # the runs table of the run's experiment
+        assert table == likely.tracking.ui_url(port, experiment_id)
+        dom = _chromium(table, "--dump-dom").stdout
+        assert "seen-in-chromium" in dom  # the run is listed
+        assert "Evaluation runs" not in dom  # the GenAI view's navigation is not shown
+        page = likely.tracking.ui_url(port, experiment_id, run_id)
         dom = _chromium(page, "--dump-dom").stdout
         assert "seen-in-chromium" in dom  # the run's name
         assert "val_loss" in dom  # its logged metric
-        screenshot = store / "mlflow-ui.png"
-        _chromium(page, "--window-size=1400,1800", f"--screenshot={screenshot}")
-        assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        if os.environ.get("LIKELY_SCREENSHOT_DIR"):
-            shutil.copy(screenshot, Path(os.environ["LIKELY_SCREENSHOT_DIR"]) / screenshot.name)
+        for name, url in (("mlflow-ui-runs.png", table), ("mlflow-ui-run.png", page)):
+            screenshot = store / name
+            _chromium(url, "--window-size=1400,1800", f"--screenshot={screenshot}")
+            assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            if os.environ.get("LIKELY_SCREENSHOT_DIR"):
+                shutil.copy(screenshot, Path(os.environ["LIKELY_SCREENSHOT_DIR"]) / name)
     finally:
-        os.killpg(ui.pid, signal.SIGKILL)
-        ui.wait(timeout=30)
+        ui.send_signal(signal.SIGTERM)
+        ui.wait(timeout=60)

@@ -52,9 +52,7 @@ def test_dc2_features_are_finite_colours():
     frame = load_dc2("validation")
     features = photometry_features(frame)
     assert np.isfinite(features.to_numpy()).all()
-    np.testing.assert_allclose(
-        features["g-r"], frame.mag_g_lsst - frame.mag_r_lsst, rtol=1e-6
-    )
+    np.testing.assert_allclose(features["g-r"], frame.mag_g_lsst - frame.mag_r_lsst, rtol=1e-6)
     assert features.filter(like="err_").max().max() <= 2.5 / np.log(10) + 1e-6
 
 

@@ -102,35 +102,41 @@ def test_local_cluster_matches_local_engine(catalog, reference, tmp_path):
     assert result.skipped == []
 
 
+def _kill_worker_at(partition, marker):
+    """On a worker: the first task that starts on `partition` kills its own worker process."""
+    from likely.distributed import _dask
+
+    predict = _dask._predict_partition
+
+    def predict_or_die(model, source, target, options, stamp=None):
+        if os.path.basename(target) == partition and not os.path.exists(marker):
+            with open(marker, "w") as f:
+                f.write(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)
+        return predict(model, source, target, options, stamp)
+
+    _dask._predict_partition = predict_or_die
+
+
 @pytest.mark.slow
 def test_killed_worker_job_completes(catalog, reference, client, tmp_path):
-    state = {"killed": None, "done_at_kill": None}
-
-    def kill_a_busy_worker(path, rows):
-        if state["killed"] is not None:
-            return
-        busy = [address for address, keys in client.processing().items() if keys]
-        if not busy:
-            return
-        pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
-        os.kill(pid, signal.SIGKILL)
-        state["killed"] = pid
-        state["done_at_kill"] = len(list((tmp_path / "out").glob("*.parquet")))
-
+    # Deterministic: the worker that starts partition 3 dies at that moment,
+    # whatever the speed of the machine; its tasks are rerun elsewhere.
+    marker = tmp_path / "killed-pid"
     pids_before = set(client.run(os.getpid).values())
+    client.run(_kill_worker_at, "part-03.parquet", str(marker))
     result = predict_catalog(
         catalog / "model.keras",
         [str(p) for p in sorted(catalog.glob("part-*.parquet"))],
         tmp_path / "out",
         scheduler=client,
-        on_partition=kill_a_busy_worker,
     )
-    assert state["killed"] in pids_before
-    assert state["done_at_kill"] < PARTITIONS  # the kill happened mid-job
+    killed = int(marker.read_text())
+    assert killed in pids_before
     assert len(result.predicted) == PARTITIONS
     assert_same_tables(tmp_path / "out", reference)
     client.wait_for_workers(2, timeout=60)  # the nanny restarted it
-    assert state["killed"] not in set(client.run(os.getpid).values())
+    assert killed not in set(client.run(os.getpid).values())
 
 
 def test_resume_skips_complete_and_redoes_partial(catalog, reference, client, tmp_path):

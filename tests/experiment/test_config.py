@@ -31,7 +31,7 @@ def test_defaults_fill_missing_sections():
 @pytest.mark.parametrize(
     ("patch", "fragments"),
     [
-        ({"model": {"head": "gauss"}}, ["model.head", "'normal' or 'mixture'", "'gauss'"]),
+        ({"model": {"head": "gauss"}}, ["model.head", "'student_t'", "'gauss'"]),
         ({"model": {"hidden": [64, 0]}}, ["model.hidden", "[64, 0]"]),
         ({"training": {"learning_rate": -1}}, ["training.learning_rate", "-1"]),
         ({"training": {"epochs": "many"}}, ["training.epochs", "'many'"]),

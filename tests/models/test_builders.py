@@ -30,7 +30,7 @@ def test_plain_mlp_structure_and_parameter_count():
         IndependentNormal,
     ]
     assert model.layers[0].activation is keras.activations.relu
-    assert model.output_shape == (None, 1, 3)
+    assert model.output_shape == (None, 2)
     assert model.count_params() == dense_params([3, 16, 8, 2])
     assert not likely.models.is_stochastic(model)
 
@@ -38,7 +38,7 @@ def test_plain_mlp_structure_and_parameter_count():
 def test_mixture_head_and_vector_events():
     model = likely.models.mlp(4, hidden=(8,), head="mixture", num_components=5, event_size=2)
     assert isinstance(model.layers[-1], MixtureNormal)
-    assert model.output_shape == (None, 5, 5)
+    assert model.output_shape == (None, 25)
     assert model.layers[-2].units == MixtureNormal.params_size(5, 2)
 
 
@@ -46,10 +46,11 @@ def test_ensemble_is_one_model_with_member_axis():
     m = 4
     model = likely.models.mlp(3, hidden=(16, 8), ensemble_size=m, head="mixture", num_components=2)
     assert all(isinstance(layer, EnsembleDense) for layer in model.layers[:-1])
-    assert model.output_shape == (None, m, 2, 3)
+    assert model.output_shape == (None, m, 6)
+    assert model.layers[-1].ensemble_size == m
     assert model.count_params() == m * dense_params([3, 16, 8, MixtureNormal.params_size(2, 1)])
     x = np.random.default_rng(0).normal(size=(6, 3)).astype("float32")
-    assert model.predict(x, verbose=0).shape == (6, m, 2, 3)
+    assert model.predict(x, verbose=0).shape == (6, m, 6)
 
 
 @pytest.mark.parametrize(

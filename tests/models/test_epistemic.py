@@ -40,7 +40,14 @@ def reference_split(params):
 @pytest.mark.parametrize(("m", "k", "e"), [(5, 1, 1), (4, 3, 1), (3, 2, 2)])
 def test_law_of_total_variance_to_float_precision(m, k, e):
     params = random_ensemble_params(np.random.default_rng(m + k + e), 40, m, k, e)
-    p = likely.Predictive(likely.models.distribution_from_params(params), num_members=m)
+    e_ = (params.shape[-1] - 1) // 2
+    loc, scale = params[..., 1 : 1 + e_], params[..., 1 + e_ :]
+    if e_ == 1:
+        loc, scale = loc[..., 0], scale[..., 0]
+    members = likely.distributions.MixtureNormal(params[..., 0], loc, scale)  # batch (n, M)
+    grouped = likely.Predictive(likely.distributions.mix_members(members), num_members=m)
+    p = likely.Predictive(likely.distributions.mix_members(members), members=members)
+    np.testing.assert_allclose(grouped.epistemic_variance, p.epistemic_variance, rtol=1e-5)
     aleatoric, epistemic = reference_split(params)
     np.testing.assert_allclose(p.aleatoric_variance, aleatoric, rtol=1e-5)
     np.testing.assert_allclose(p.epistemic_variance, epistemic, rtol=1e-5)
@@ -203,12 +210,12 @@ def test_deep_ensemble_on_d2():
     assert epistemic_ratio(likely.predict_distribution(ensemble, GRID)) >= 3.0
 
     x_test, y_test = likely.datasets.make_d2(n=2000, seed=99)
-    params = ensemble.predict(x_test, verbose=0)
+    params = ensemble.predict(x_test, verbose=0)  # (n, M, P)
+    head = ensemble.layers[-1]
+    member_head = likely.layers.DistributionHead(head.family, **head.options)
     ensemble_nll = -likely.predict_distribution(ensemble, x_test).log_prob(y_test).mean()
     member_nll = [
-        -likely.Predictive(likely.models.distribution_from_params(params[:, m]))
-        .log_prob(y_test)
-        .mean()
+        -likely.models.predictive_from_params(member_head, params[:, m]).log_prob(y_test).mean()
         for m in range(5)
     ]
     assert ensemble_nll <= np.mean(member_nll)
@@ -219,7 +226,7 @@ def test_deep_ensemble_on_d2():
     # The members' log densities, combined by hand, give the mixture's (log-mean-exp).
     member_log_prob = np.stack(
         [
-            likely.Predictive(likely.models.distribution_from_params(params[:, m])).log_prob(y_test)
+            likely.models.predictive_from_params(member_head, params[:, m]).log_prob(y_test)
             for m in range(5)
         ]
     )

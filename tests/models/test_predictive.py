@@ -19,22 +19,24 @@ def test_predictive_of_normal_matches_scipy():
     assert p.quantiles([0.1, 0.5, 0.9]).shape == (3, 3)
     assert p.sample(10, seed=0).shape == (10, 3)
     grid = np.linspace(-3, 3, 7)
-    assert p.pdf(grid[:, None]).shape == (7, 3)
+    assert p.pdf_grid(grid).shape == (3, 7)
 
 
 def test_mode_of_bimodal_mixture_is_the_higher_peak():
     d = likely.distributions.MixtureNormal(np.log([[0.3, 0.7]]), [[-1.0, 2.0]], [[0.5, 0.5]])
     p = likely.Predictive(d)
     grid = np.linspace(-3, 4, 70001)
-    brute = grid[np.argmax(p.pdf(grid[:, None])[:, 0])]
+    brute = grid[np.argmax(p.pdf_grid(grid)[0])]
     assert p.mode[0] == pytest.approx(brute, abs=1e-3)
 
 
 def test_ensemble_output_becomes_equal_weight_mixture():
-    params = np.zeros((2, 3, 1, 3), dtype="float32")  # n=2, M=3, K=1, E=1
-    params[..., 1] = np.array([-1.0, 0.0, 1.0])[None, :, None]
-    params[..., 2] = 1.0
-    p = likely.Predictive(likely.models.distribution_from_params(params))
+    params = np.zeros((2, 3, 2), dtype="float32")  # n=2, M=3, (loc, raw scale)
+    params[..., 0] = np.array([-1.0, 0.0, 1.0])[None, :]
+    params[..., 1] = np.log(np.expm1(1.0 - likely.distributions.DEFAULT_MIN_SCALE))
+    head = likely.layers.IndependentNormal(1, ensemble_size=3)
+    p = likely.models.predictive_from_params(head, params)
+    assert p.num_members == 3
     np.testing.assert_allclose(p.mean, [0.0, 0.0], atol=1e-6)
     np.testing.assert_allclose(p.variance, [1.0 + 2.0 / 3.0] * 2, rtol=1e-5)
 

@@ -113,10 +113,14 @@ def test_plot_pit_histogram(toy, tmp_path):
         stats.norm.cdf(y, p.mean, p.stddev), bins=10, range=(0, 1), density=True
     )
     np.testing.assert_allclose(heights, expected, atol=1e-9)
-    patch = ax.patches[-1]  # the binomial band, drawn over the bars
+    (patch,) = [p for p in ax.patches if p.get_label() == "95% band if calibrated"]
     band = patch.get_patch_transform().transform(patch.get_path().vertices)[:, 1]
     low, high = stats.binom.ppf([0.025, 0.975], 300, 0.1) / 30
     assert band.min() == pytest.approx(low) and band.max() == pytest.approx(high)
+    # Readable: the band is drawn over the bars, and the bars' outline over the band.
+    (outline,) = [p for p in ax.patches if type(p).__name__ == "StepPatch"]
+    np.testing.assert_allclose(outline.get_data().values, expected, atol=1e-9)
+    assert ax.containers[0][0].get_zorder() < patch.get_zorder() < outline.get_zorder()
     save_png(ax, tmp_path / "pit.png")
 
 
@@ -163,9 +167,7 @@ def test_plot_pdf_grid(photoz, tmp_path):
     first = axes[0, 0]
     index = int(first.get_title().split()[-1])
     curve = first.get_lines()[0]
-    np.testing.assert_allclose(
-        curve.get_ydata(), p.pdf(curve.get_xdata()[:, None])[:, index], rtol=1e-5
-    )
+    np.testing.assert_allclose(curve.get_ydata(), p.pdf_grid(curve.get_xdata())[index], rtol=1e-5)
     truth = first.get_lines()[1]
     assert truth.get_xdata()[0] == pytest.approx(z[index])
     save_png(axes.flat[0].figure, tmp_path / "pdfs.png")
@@ -174,8 +176,30 @@ def test_plot_pdf_grid(photoz, tmp_path):
     axes = plots.plot_pdf_grid(z, recalibrated, indices=[3, 5], grid=np.linspace(0, 3, 301))
     np.testing.assert_allclose(
         axes[0, 1].get_lines()[0].get_ydata(),
-        recalibrated.pdf(np.linspace(0, 3, 301)[:, None])[:, 5],
+        recalibrated.pdf_grid(np.linspace(0, 3, 301))[5],
         rtol=1e-10,
     )
     with pytest.raises(ValueError, match="indices"):
         plots.plot_pdf_grid(z, p, indices=[z.size])
+
+
+def test_plot_shift_score(tmp_path):
+    rng = np.random.default_rng(3)
+    score = rng.lognormal(-0.5, 0.6, 4000)
+    error = 0.01 * score * rng.lognormal(0.0, 0.5, 4000)
+    ax = plots.plot_shift_score(score, error, threshold=1.0, bins=4)
+    save_png(ax, tmp_path / "shift.png")
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    median, upper, threshold = ax.get_lines()
+    # The running median is that of each quarter of the objects sorted by score.
+    quarters = np.array_split(np.argsort(score), 4)
+    np.testing.assert_allclose(median.get_xdata(), [np.median(score[q]) for q in quarters])
+    np.testing.assert_allclose(median.get_ydata(), [np.median(error[q]) for q in quarters])
+    np.testing.assert_allclose(upper.get_ydata(), [np.percentile(error[q], 84) for q in quarters])
+    assert threshold.get_xdata()[0] == 1.0
+    outside = np.mean(score > 1)
+    assert f"{outside:.1%} outside" in ax.get_legend().get_texts()[2].get_text()
+    with pytest.raises(ValueError, match="same length"):
+        plots.plot_shift_score(score, error[:10])
+    with pytest.raises(ValueError, match="positive"):
+        plots.plot_shift_score(-score, error)

@@ -123,7 +123,8 @@ def test_logged_model_predicts_like_the_original(trained, in_store) -> None:
     pyfunc = mlflow.pyfunc.load_model(f"runs:/{logger.run_id}/model")
     assert pyfunc.metadata.get_input_schema().input_names() == ["x0"]
     frame = pyfunc.predict(pd.DataFrame({"x0": x[:20, 0]}))
-    assert list(frame.columns) == ["mean", "std", "q5", "q16", "q50", "q84", "q95"]
+    assert list(frame.columns) == ["mean", "std", "mode", "q5", "q16", "q50", "q84", "q95"]
+    assert pyfunc.metadata.get_output_schema().input_names() == list(frame.columns)
     reference = likely.predict_distribution(model, x[:20])
     np.testing.assert_allclose(frame["mean"], reference.mean, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(frame["std"], reference.stddev, rtol=1e-5, atol=1e-6)
@@ -175,6 +176,18 @@ def test_logs_into_the_enclosing_likely_run(workdir: Path) -> None:
     assert logger.run_id == run.run_id
     data = MlflowClient().get_run(run.run_id).data
     assert data.metrics["crps"] == 0.25 and "loss" in data.metrics
+
+
+def test_a_model_mlflow_cannot_serve_is_kept_as_its_keras_file(workdir: Path) -> None:
+    inputs = keras.Input((3, 2))  # rank-3 inputs: no table-in, table-out pyfunc
+    outputs = likely.layers.IndependentNormal(1)(
+        keras.layers.Dense(2)(keras.layers.Flatten()(inputs))
+    )
+    model = keras.Model(inputs, outputs)
+    with likely.tracking.start_run("keras-file", "rank-3") as run:
+        assert run.log_model_or_file(model) is None
+    names = {a.path for a in MlflowClient().list_artifacts(run.run_id, "model")}
+    assert names == {"model/model.keras"}
 
 
 def test_tracking_off_logs_nothing(workdir: Path) -> None:

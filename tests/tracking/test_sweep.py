@@ -2,36 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import optuna
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from tracking_helpers import d2_data, small_model
 
+from likely.experiment import SweepConfig, parse_sweep_config, sweep_from_config
 from likely.experiment._sweep import PruningCallback, run_sweep, suggest
-from likely.experiment._sweep_config import SweepConfig, sweep_from_config
 
 
-def _config(**sweep) -> SweepConfig:
-    return SweepConfig.model_validate(
+def _config(workdir: Path, **study) -> SweepConfig:
+    x, y = d2_data(80)
+    pd.DataFrame({"x": x[:, 0], "y": y}).to_csv(workdir / "d2.csv", index=False)
+    return parse_sweep_config(
         {
-            "data": {"dataset": "d2", "n": 60},
-            "model": {"hidden_layers": 1, "hidden_units": 4, "components": 1},
+            "data": {"train": str(workdir / "d2.csv"), "features": ["x"], "target": "y"},
+            "model": {"hidden": [4], "num_components": 1},
             "training": {"epochs": 3, "batch_size": 32},
-            "sweep": {
-                "space": {
-                    "training.learning_rate": {
-                        "type": "float",
-                        "low": 1e-3,
-                        "high": 3e-2,
-                        "log": True,
-                    },
-                    "model.components": {"type": "int", "low": 1, "high": 3},
-                },
-                "sampler_seed": 0,
-                **sweep,
+            "search": {
+                "training.learning_rate": {"type": "float", "low": 1e-3, "high": 3e-2, "log": True},
+                "model.num_components": {"type": "int", "low": 1, "high": 3},
             },
+            "study": {"sampler_seed": 0, **study},
             "tracking": {"experiment": "sweep-test"},
         }
     )
@@ -39,7 +35,7 @@ def _config(**sweep) -> SweepConfig:
 
 def test_trials_are_nested_runs_and_parent_has_the_best(workdir: Path) -> None:
     storage = f"sqlite:///{workdir / 'study.db'}"
-    result = sweep_from_config(_config(study_name="nested"), 3, storage=storage)
+    result = sweep_from_config(_config(workdir, name="nested"), 3, storage=storage)
     study = optuna.load_study(study_name="nested", storage=storage)
     assert len(study.trials) == result.n_trials == 3
     client = MlflowClient()
@@ -53,6 +49,7 @@ def test_trials_are_nested_runs_and_parent_has_the_best(workdir: Path) -> None:
     best = min(completed, key=lambda t: t.value)
     assert parent.data.metrics["best_value"] == pytest.approx(best.value)
     assert result.best_value == pytest.approx(best.value)
+    assert result.best_trial == best.number
     assert float(parent.data.tags["best.training.learning_rate"]) == pytest.approx(
         best.params["training.learning_rate"]
     )
@@ -62,11 +59,13 @@ def test_trials_are_nested_runs_and_parent_has_the_best(workdir: Path) -> None:
         assert float(child.data.params["trial.training.learning_rate"]) == pytest.approx(
             trial.params["training.learning_rate"]
         )
-        # The objective is the best val_loss over the logged epochs.
+        # The trial's own config is logged, as likely train logs its config.
+        components = trial.params["model.num_components"]
+        assert f"'num_components': {components}," in child.data.params["config.model"]
         history = client.get_metric_history(child.info.run_id, "val_loss")
         assert [m.step for m in history][0] == 0
         if trial.state == optuna.trial.TrialState.COMPLETE:
-            assert trial.value == pytest.approx(min(m.value for m in history), rel=1e-6)
+            assert child.data.metrics["objective"] == pytest.approx(trial.value)
 
 
 def test_pruning_callback_stops_training_cleanly(workdir: Path) -> None:
@@ -109,6 +108,25 @@ def test_suggest_rejects_unknown_types() -> None:
         suggest(trial, {"x": {"type": "complex"}})
 
 
-def test_sweep_config_names_bad_keys() -> None:
-    with pytest.raises(ValueError, match="model.units"):
-        _config(space={"model.units": {"type": "int", "low": 1, "high": 2}})
+def test_suggest_stores_list_choices_as_json_and_returns_the_list() -> None:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    params = suggest(trial, {"model.hidden": {"type": "categorical", "choices": [[8], [4, 4]]}})
+    assert params["model.hidden"] in ([8], [4, 4])
+    assert trial.params["model.hidden"] == json.dumps(params["model.hidden"])
+
+
+def test_a_diverged_trial_is_recorded_as_failed_and_the_sweep_goes_on(workdir: Path) -> None:
+    storage = f"sqlite:///{workdir / 'nan.db'}"
+    values = iter([float("nan"), 2.0])
+    seen = []
+    result = run_sweep(
+        lambda trial, callbacks: next(values),
+        2,
+        storage=storage,
+        study_name="n",
+        tracking=False,
+        after_trial=lambda study, trial: seen.append(trial.state),
+    )
+    assert seen == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE]
+    assert result.best_value == 2.0

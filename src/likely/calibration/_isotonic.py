@@ -7,45 +7,134 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+from scipy import special
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 from likely.metrics import _numeric
-from likely.models import Predictive
-from likely.models._predictive import _check_probability, _check_values
+from likely.models import Predictive, check_probability, check_values
 
 _MAX_KNOTS = 100
 _SAMPLES_PER_KNOT = 200
 
 
-class NotFittedError(ValueError, AttributeError):
-    """Raised when a recalibrator or conformal predictor is used before `fit`."""
+# Not fitted yet: scikit-learn's own exception, so one `except` catches both.
+NotFittedError = _SklearnNotFittedError
+
+
+class _ProbitMap:
+    """R: [0, 1] -> [0, 1], piecewise linear in probit space through (knots, levels).
+
+    Between interior knots, `Phi^-1(R(u))` is linear in `Phi^-1(u)`; beyond
+    the first and last interior knots it continues with one slope fitted to
+    all interior knots (least squares in probit space), so the tails carry
+    the map's overall scale correction instead of a constant density factor:
+    a base whose normal tails are too narrow by a factor 2 has them widened
+    by 2 down to any probability, not only down to the first knot. R is
+    continuous, strictly increasing and pins (0, 0) and (1, 1).
+    """
+
+    def __init__(self, knots: np.ndarray, levels: np.ndarray) -> None:
+        self.knots, self.levels = knots, levels
+        z, t = special.ndtri(knots[1:-1]), special.ndtri(levels[1:-1])
+        if z.size == 0:  # R is the identity
+            self.slopes, self.z, self.t = np.ones(1), np.zeros(1), np.zeros(1)
+            return
+        if z.size >= 2:
+            tail = float(np.polyfit(z, t, 1)[0])
+            tail = tail if tail > 0 else float(np.sum(np.diff(t)) / np.sum(np.diff(z)))
+        else:
+            tail = 1.0
+        inner = np.diff(t) / np.diff(z)
+        # Segment j spans knots j..j+1 (j = 0 .. m-1); the two ends use the tail slope.
+        self.slopes = np.concatenate([[tail], inner, [tail]])
+        # A point on each segment's line: its left knot (the first segment: its right one).
+        self.z, self.t = np.concatenate([z[:1], z]), np.concatenate([t[:1], t])
+
+    def segment(self, u: np.ndarray) -> np.ndarray:
+        """The segment of each base PIT value `u` (a knot starts the segment to its right)."""
+        index = np.searchsorted(self.knots, u, side="right") - 1
+        return np.clip(index, 0, self.slopes.size - 1)
+
+    def probit(self, z: np.ndarray, segment: np.ndarray) -> np.ndarray:
+        """`Phi^-1(R(u))` at the base's probit `z = Phi^-1(u)`."""
+        return self.t[segment] + self.slopes[segment] * (z - self.z[segment])
+
+    def log_slope(self, z: np.ndarray, segment: np.ndarray) -> np.ndarray:
+        """log R'(u) = log b + log phi(t) - log phi(z), at the base's probit `z`."""
+        t = self.probit(z, segment)
+        return np.log(self.slopes[segment]) - 0.5 * (t - z) * (t + z)
+
+    def inverse_probit(self, q: np.ndarray) -> np.ndarray:
+        """`Phi^-1(R^-1(q))`: ±inf at q = 0 and 1."""
+        q = np.asarray(q, dtype=np.float64)
+        segment = np.clip(np.searchsorted(self.levels, q, side="right") - 1, 0,
+                          self.slopes.size - 1)  # fmt: skip
+        t = special.ndtri(np.clip(q, 1e-300, 1.0 - 1e-16))
+        z = self.z[segment] + (t - self.t[segment]) / self.slopes[segment]
+        return np.where(q <= 0.0, -np.inf, np.where(q >= 1.0, np.inf, z))
+
+
+def _base_quantile(base: Predictive, z: np.ndarray, rows: Any = slice(None)) -> np.ndarray:
+    """The base's quantile at probit level `z` (±inf at the ends).
+
+    Levels are passed in float64, whose 1 - u resolves upper tail
+    probabilities down to ~1e-16 (the lower tail to float32's 1e-38): `z` is
+    clipped to [-13, 8.2] there, so a recalibrated quantile beyond those
+    base levels is the base's quantile at the limit.
+    """
+    u = special.ndtr(np.clip(z, -13.0, 8.2))
+    q = np.asarray(base.distribution.take(rows).quantile(u), dtype=np.float64)
+    return np.where(z == -np.inf, -np.inf, np.where(z == np.inf, np.inf, q))
 
 
 @dataclass(frozen=True)
 class _Recalibrated:
-    """Float64 evaluator of R(F(y)): the base evaluator composed with the knot map."""
+    """Float64 evaluator of R(F(y)): the base evaluator composed with the knot map.
+
+    The map reads the base's probit `Phi^-1(F(y))` from the side of its
+    smaller tail (`F` or the survival `1 - F`), so both tails stay resolved.
+    """
 
     base: _numeric.Evaluator
-    knots: np.ndarray
-    levels: np.ndarray
-    slopes: np.ndarray
+    map: _ProbitMap
 
-    def _segment(self, u: np.ndarray, side: str = "right") -> np.ndarray:
-        segment = np.searchsorted(self.knots, u, side=side) - 1
-        return np.clip(segment, 0, self.slopes.size - 1)
+    def _probit(self, y: Any, cdf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(z, segment) of the base CDF values `cdf` at `y`."""
+        upper = cdf > 0.5
+        survival = getattr(self.base, "sf", None)  # evaluators without one: 1 - F
+        if upper.any():
+            sf = np.where(upper, 1.0 - cdf if survival is None else survival(y), 0.5)
+            z = np.where(upper, -special.ndtri(sf), special.ndtri(np.minimum(cdf, 0.5)))
+        else:
+            z = special.ndtri(cdf)
+        return np.clip(z, -38.0, 38.0), self.map.segment(cdf)
+
+    def _apply(self, y: Any, cdf: np.ndarray, segment: np.ndarray | None = None) -> tuple:
+        """(R(F), log R'(F)) at `y` (on `segment`, default F's own)."""
+        z, own = self._probit(y, cdf)
+        segment = own if segment is None else segment
+        t = self.map.probit(z, own)
+        value = np.where(cdf <= 0.0, 0.0, np.where(cdf >= 1.0, 1.0, special.ndtr(t)))
+        return value, self.map.log_slope(z, segment)
 
     def cdf(self, y: Any) -> np.ndarray:
-        return np.interp(self.base.cdf(y), self.knots, self.levels)
+        return self._apply(y, self.base.cdf(y))[0]
+
+    def sf(self, y: Any) -> np.ndarray:
+        cdf = self.base.cdf(y)
+        z, segment = self._probit(y, cdf)
+        return np.where(cdf <= 0.0, 1.0, special.ndtr(-self.map.probit(z, segment)))
 
     def pdf(self, y: Any) -> np.ndarray:
-        cdf, pdf = self.base.cdf_and_pdf(y)
-        return self.slopes[self._segment(cdf)] * pdf
+        return self.cdf_and_pdf(y)[1]
 
     def log_pdf(self, y: Any) -> np.ndarray:
-        return np.log(self.slopes[self._segment(self.base.cdf(y))]) + self.base.log_pdf(y)
+        return self._apply(y, self.base.cdf(y))[1] + self.base.log_pdf(y)
 
     def cdf_and_pdf(self, y: Any) -> tuple[np.ndarray, np.ndarray]:
         cdf, pdf = self.base.cdf_and_pdf(y)
-        return np.interp(cdf, self.knots, self.levels), self.slopes[self._segment(cdf)] * pdf
+        value, log_slope = self._apply(y, cdf)
+        return value, np.exp(log_slope) * pdf
 
     def tabulate(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
         """Nodes `x` (G, n) plus the points where F crosses a knot, with one-sided densities.
@@ -58,9 +147,9 @@ class _Recalibrated:
         cdf, pdf = self.base.cdf_and_pdf(x)
         kinks = self._crossings(x, cdf)  # (J, n)
         kink_cdf, kink_pdf = self.base.cdf_and_pdf(kinks)
-        j = np.arange(1, self.knots.size - 1)[:, None]  # the interior knot of each kink row
-        left_seg = np.concatenate([self._segment(cdf), np.broadcast_to(j - 1, kinks.shape)])
-        right_seg = np.concatenate([self._segment(cdf), np.broadcast_to(j, kinks.shape)])
+        j = np.arange(1, self.map.knots.size - 1)[:, None]  # the interior knot of each kink row
+        left_seg = np.concatenate([self.map.segment(cdf), np.broadcast_to(j - 1, kinks.shape)])
+        right_seg = np.concatenate([self.map.segment(cdf), np.broadcast_to(j, kinks.shape)])
         nodes = np.concatenate([x, kinks])
         order = np.argsort(nodes, axis=0, kind="stable")
 
@@ -69,18 +158,14 @@ class _Recalibrated:
 
         nodes, base_cdf = take(nodes), take(np.concatenate([cdf, kink_cdf]))
         base_pdf = take(np.concatenate([pdf, kink_pdf]))
-        new_cdf = np.interp(base_cdf, self.knots, self.levels)
-        return (
-            nodes,
-            new_cdf,
-            self.slopes[take(left_seg)] * base_pdf,
-            self.slopes[take(right_seg)] * base_pdf,
-        )
+        new_cdf, left = self._apply(nodes, base_cdf, take(left_seg))
+        _, right = self._apply(nodes, base_cdf, take(right_seg))
+        return nodes, new_cdf, np.exp(left) * base_pdf, np.exp(right) * base_pdf
 
     def _crossings(self, x: np.ndarray, cdf: np.ndarray) -> np.ndarray:
         """Per object, where the base CDF equals each interior knot: shape (J, n)."""
         g, n = cdf.shape
-        targets = self.knots[1:-1]  # (J,)
+        targets = self.map.knots[1:-1]  # (J,)
         if targets.size == 0:
             return np.empty((0, n))
         # One searchsorted for all objects: offset each object's (sorted) CDF by 2 i.
@@ -104,9 +189,13 @@ class _Recalibrated:
 class RecalibratedPredictive(Predictive):
     """A predictive whose CDF is `R(F(y))`: a base predictive F mapped by a monotone R.
 
-    `R` is continuous, piecewise linear and strictly increasing from (0, 0) to
-    (1, 1) through `knots` (base PIT values) and `levels` (calibrated
-    probabilities), so every method stays consistent with the CDF:
+    `R` is continuous and strictly increasing from (0, 0) to (1, 1) through
+    `knots` (base PIT values) and `levels` (calibrated probabilities),
+    piecewise linear in probit space (`Phi^-1(R(u))` against `Phi^-1(u)`),
+    with the tails beyond the outer knots continued by the slope fitted to
+    all knots (the base CDF is read in float64, so the upper tail is resolved
+    while 1 - F(y) > ~1e-16: about 8 base standard deviations); every method
+    stays consistent with the CDF:
 
     - `cdf(y) = R(F(y))`; `pdf(y) = R'(F(y)) f(y)`, a piecewise rescaling of
       the base density (positive wherever it was);
@@ -142,7 +231,7 @@ class RecalibratedPredictive(Predictive):
         super().__init__(base.distribution)
         self.base = base
         self.knots, self.levels = _check_knots(knots, levels)
-        self._slopes = np.diff(self.levels) / np.diff(self.knots)
+        self._map = _ProbitMap(self.knots, self.levels)
 
     def __repr__(self) -> str:
         return f"RecalibratedPredictive({self.distribution!r}, knots={self.knots.size})"
@@ -151,7 +240,7 @@ class RecalibratedPredictive(Predictive):
         base = _numeric.evaluator_of(self.base, rows)
         if base is None:
             return None
-        return _Recalibrated(base, self.knots, self.levels, self._slopes)
+        return _Recalibrated(base, self._map)
 
     def _evaluator(self) -> _Recalibrated:
         evaluator = self._float64_evaluator(slice(None))
@@ -160,20 +249,20 @@ class RecalibratedPredictive(Predictive):
         return evaluator
 
     # -- the CDF and what derives from it -----------------------------------------
-    def cdf(self, y: Any) -> np.ndarray:
-        return self._evaluator().cdf(_check_values("y", y))
+    # (the row-wise `cdf`, `pdf`, `log_prob` and the grids go through these)
+    def cdf_at(self, values: Any) -> np.ndarray:
+        return self._evaluator().cdf(check_values("values", values))
 
-    def log_prob(self, y: Any) -> np.ndarray:
-        return self._evaluator().log_pdf(_check_values("y", y))
+    def log_prob_at(self, values: Any) -> np.ndarray:
+        return self._evaluator().log_pdf(check_values("values", values))
 
-    def pdf(self, y: Any) -> np.ndarray:
-        return self._evaluator().pdf(_check_values("y", y))
+    def pdf_at(self, values: Any) -> np.ndarray:
+        return self._evaluator().pdf(check_values("values", values))
 
     def quantile(self, q: Any) -> np.ndarray:
         """Quantile(s) at probability `q`: the base quantile at `R^-1(q)`."""
-        q = _check_probability("q", q)
-        u = np.interp(q, self.levels, self.knots)
-        return np.asarray(self.base.quantile(u), dtype=np.float64)
+        q = check_probability("q", q)
+        return _base_quantile(self.base, self._map.inverse_probit(q))
 
     def sample(self, n: int = 1, seed: int | None = None) -> np.ndarray:
         """`n` draws per object, shape (n, *batch), by inverse-CDF sampling."""
@@ -181,6 +270,19 @@ class RecalibratedPredictive(Predictive):
             raise ValueError(f"Argument `n` must be a positive integer. Received: n={n!r}")
         u = np.random.default_rng(seed).uniform(size=(int(n), self._n))
         return self.quantile(u)
+
+    def quadrature_nodes(self, rows: Any) -> np.ndarray:
+        """Nodes (G, r) on the recalibrated quantiles, where R moves mass beyond the base's nodes.
+
+        Used by the numeric CRPS and moments (`likely.metrics`), so that a
+        base several times too narrow is integrated over its widened tails.
+        """
+        z = self._map.inverse_probit(_numeric.QUANTILE_LADDER)[:, None]
+        q = _base_quantile(self.base, z, rows)
+        finite = np.isfinite(q)
+        low = np.min(np.where(finite, q, np.inf), axis=0)
+        high = np.max(np.where(finite, q, -np.inf), axis=0)
+        return _numeric.ladder_nodes(np.clip(np.nan_to_num(q, nan=0.0), low, high))
 
     # -- summaries by quadrature ---------------------------------------------------
     @cached_property
@@ -240,11 +342,15 @@ class IsotonicRecalibrator:
     `p = F(y)`; `R(F(y))` is then calibrated. Those targets are already
     sorted by PIT, so the isotonic fit is the empirical CDF of the PIT values
     itself (pooling ties only). Its slope, which multiplies the density, is
-    pure sampling noise between neighbouring points, so R is taken as the
-    piecewise-linear interpolation of that empirical CDF through `n_knots`
-    evenly spaced levels (`knots_` are the PIT quantiles at `levels_ = j /
-    n_knots`, Hazen plotting positions). The result is continuous, strictly
-    increasing, and pins (0, 0) and (1, 1).
+    pure sampling noise between neighbouring points, so R is taken through
+    `n_knots` evenly spaced levels of that empirical CDF (`knots_` are the PIT
+    quantiles at `levels_ = j / n_knots`, Hazen plotting positions),
+    interpolated linearly in probit space. Beyond the outer knots, where a
+    small calibration set has no points, R continues with the probit-space
+    slope fitted to all knots: a scale error of the base is then corrected
+    in the far tails too (a linear map in probability space would only
+    rescale the base's tail density by a constant). The result is
+    continuous, strictly increasing, and pins (0, 0) and (1, 1).
 
     Fit on data that were not used to train the model, then `transform` any
     predictive of the same model.
@@ -324,6 +430,21 @@ class IsotonicRecalibrator:
     def fit_transform(self, predictive: Any, y: Any) -> RecalibratedPredictive:
         """`fit(predictive, y)` then `transform(predictive)` (for inspection, not evaluation)."""
         return self.fit(predictive, y).transform(predictive)
+
+    def get_config(self) -> dict[str, Any]:
+        """The fitted map, as stored in a model's head (JSON-serializable)."""
+        if not hasattr(self, "knots_"):
+            raise NotFittedError("This IsotonicRecalibrator is not fitted yet.")
+        return {"kind": "isotonic", "knots": self.knots_.tolist(),
+                "levels": self.levels_.tolist(), "n_samples": self.n_samples_}  # fmt: skip
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> IsotonicRecalibrator:
+        """The fitted recalibrator that `get_config` describes."""
+        recalibrator = cls()
+        recalibrator.knots_, recalibrator.levels_ = _check_knots(config["knots"], config["levels"])
+        recalibrator.n_samples_ = int(config.get("n_samples", 0))
+        return recalibrator
 
 
 def _monotone_with_ends(knots: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ from scipy import optimize
 from scipy.special import logsumexp
 
 from likely.calibration._isotonic import NotFittedError
-from likely.distributions import MixtureNormal
+from likely.distributions import MixtureNormal, affine
 from likely.metrics import _numeric
 from likely.models import Predictive
 
@@ -33,6 +33,13 @@ class ScaleRecalibrator:
 
     Fit on data that were not used to train the model, then `transform` any
     predictive of the same model.
+
+    Normal families (normals, normal mixtures, ensembles of them) get both
+    parameters in closed form. Other families on the real line (Student-t,
+    mixtures of them, ...) get `s` only (`tau = 0`, an affine map of the
+    predictive about its mean); families with a bounded or positive support
+    are refused (a rescaled predictive would leave the support): use
+    `IsotonicRecalibrator` for them.
 
     Args:
         broaden: Fit `tau` (default); False keeps `tau = 0` and fits `s` only.
@@ -60,6 +67,8 @@ class ScaleRecalibrator:
         """Fits `s` (and `tau`) on held-out `(predictive, y)` pairs; returns self."""
         p = _check_plain(_numeric.as_predictive(predictive))
         y = _numeric.check_y_true(y, _numeric.check_scalar_batch(p), name="y")
+        if not _numeric.is_normal_family(p.distribution):
+            return self._fit_affine(p, y)
         mixture = _numeric.mixture_of(p.distribution)
         mean = mixture.mean
         spread = float(np.sqrt(np.mean(mixture.variance)))
@@ -91,6 +100,25 @@ class ScaleRecalibrator:
         self.n_samples_ = int(y.size)
         return self
 
+    def _fit_affine(self, p: Predictive, y: np.ndarray) -> ScaleRecalibrator:
+        """`s` by held-out likelihood for any family on the real line (no noise floor)."""
+        _check_real_line(p)
+        mean = np.asarray(p.mean, dtype=np.float64)
+
+        def nll(theta: np.ndarray) -> float:
+            s = float(np.exp(theta[0]))
+            z = mean + (y - mean) / s
+            return -float(np.mean(np.asarray(p.log_prob(z), dtype=np.float64))) + theta[0]
+
+        best = optimize.minimize_scalar(
+            lambda t: nll(np.array([t])), bounds=(-7.0, 7.0), method="bounded",
+            options={"xatol": 1e-6},
+        )  # fmt: skip
+        self.scale_ = float(np.exp(best.x))
+        self.noise_ = 0.0
+        self.n_samples_ = int(y.size)
+        return self
+
     def transform(self, predictive: Any) -> Predictive:
         """The recalibrated predictive, a `Predictive` with the same members."""
         if not hasattr(self, "scale_"):
@@ -99,6 +127,14 @@ class ScaleRecalibrator:
             )
         p = _check_plain(_numeric.as_predictive(predictive))
         _numeric.check_scalar_batch(p)
+        if not _numeric.is_normal_family(p.distribution):
+            _check_real_line(p)
+            mean = np.asarray(p.mean, dtype=keras.backend.floatx())
+            shift = (1.0 - self.scale_) * mean
+            members = None
+            if p.members is not None:
+                members = affine(p.members, shift[:, None], self.scale_)
+            return Predictive(affine(p.distribution, shift, self.scale_), members=members)
         mixture = _numeric.mixture_of(p.distribution)
         mean = mixture.mean[:, None]
         dtype = keras.backend.floatx()
@@ -113,6 +149,22 @@ class ScaleRecalibrator:
         """`fit(predictive, y)` then `transform(predictive)` (for inspection, not evaluation)."""
         return self.fit(predictive, y).transform(predictive)
 
+    def get_config(self) -> dict[str, Any]:
+        """The fitted parameters, as stored in a model's head (JSON-serializable)."""
+        if not hasattr(self, "scale_"):
+            raise NotFittedError("This ScaleRecalibrator is not fitted yet.")
+        return {"kind": "scale", "scale": self.scale_, "noise": self.noise_,
+                "n_samples": self.n_samples_}  # fmt: skip
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> ScaleRecalibrator:
+        """The fitted recalibrator that `get_config` describes."""
+        recalibrator = cls(broaden=config["noise"] > 0)
+        recalibrator.scale_ = float(config["scale"])
+        recalibrator.noise_ = float(config["noise"])
+        recalibrator.n_samples_ = int(config.get("n_samples", 0))
+        return recalibrator
+
     def __repr__(self) -> str:
         fitted = ""
         if hasattr(self, "scale_"):
@@ -120,10 +172,20 @@ class ScaleRecalibrator:
         return f"ScaleRecalibrator(broaden={self.broaden}{fitted})"
 
 
+def _check_real_line(predictive: Predictive) -> None:
+    support = predictive.support
+    if support.discrete or support.is_bounded_below or support.is_bounded_above:
+        raise TypeError(
+            f"ScaleRecalibrator rescales a predictive about its mean, which would move mass "
+            f"out of the support ({support}) of {predictive.distribution!r}. Use "
+            "IsotonicRecalibrator, which keeps the support."
+        )
+
+
 def _check_plain(predictive: Predictive) -> Predictive:
     if type(predictive) is not Predictive:
         raise TypeError(
-            "ScaleRecalibrator works on the predictive of a model (a likely.Predictive of a "
-            f"Normal or MixtureNormal). Received: {type(predictive).__name__}."
+            "ScaleRecalibrator works on the predictive of a model (a likely.Predictive). "
+            f"Received: {type(predictive).__name__}."
         )
     return predictive

@@ -6,7 +6,8 @@ import click
 
 from likely.cli._demo import demo, tutorial
 from likely.cli._main_job import datasets, evaluate, init, predict, train
-from likely.cli._tracking import register, sweep, ui
+from likely.cli._sweep import sweep
+from likely.cli._tracking import register, ui
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,9 +13,9 @@ import click
     "-o",
     "output_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("likely-demo"),
-    show_default=True,
-    help="Folder for the trained model and the plots.",
+    default=None,
+    help="Folder for the trained model and the plots "
+    "[default: a new one, likely-demo, likely-demo-2, ...].",
 )
 @click.option(
     "--epochs",
@@ -27,15 +27,25 @@ import click
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the whole run.")
 @click.option("--no-tracking", is_flag=True, help="Do not log the run to MLflow.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def demo(output_dir: Path, epochs: int | None, seed: int, no_tracking: bool, quiet: bool) -> None:
+@click.option("--force", is_flag=True, help="Replace the model of an earlier run in OUTPUT.")
+def demo(
+    output_dir: Path | None,
+    epochs: int | None,
+    seed: int,
+    no_tracking: bool,
+    quiet: bool,
+    force: bool,
+) -> None:
     """Photometric redshifts for the DC2 sample, end to end.
 
     Trains a 5-member ensemble of mixture density networks on the DC2
     training file (10,225 galaxies), predicts the validation file (20,449
     galaxies), prints the photo-z report beside RAIL FlexZBoost's published
-    numbers, saves the model and plots in OUTPUT and logs the run to MLflow
+    numbers, saves the model and plots in OUTPUT (a new folder for each run unless
+    given) and logs the run to MLflow
     (./mlflow.db unless MLFLOW_TRACKING_URI is set; see it with `likely ui`).
     """
+    import sys
     import time
 
     from rich.console import Console
@@ -43,6 +53,7 @@ def demo(output_dir: Path, epochs: int | None, seed: int, no_tracking: bool, qui
 
     import likely
     from likely.demo import comparison_rows, run_demo
+    from likely.errors import InputError
 
     console = Console()
     console.print(
@@ -50,9 +61,18 @@ def demo(output_dir: Path, epochs: int | None, seed: int, no_tracking: bool, qui
         f"({_backend_and_device()}): DC2 photo-z demo"
     )
     start = time.perf_counter()
-    result = run_demo(
-        output_dir, epochs=epochs, seed=seed, tracking=not no_tracking, progress=not quiet
-    )
+    try:
+        result = run_demo(
+            output_dir,
+            epochs=epochs,
+            seed=seed,
+            tracking=not no_tracking,
+            progress=not quiet,
+            overwrite=force,
+        )
+    except InputError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
     seconds = time.perf_counter() - start
 
     table = Table(title="DC2 validation file (20,449 galaxies)")

@@ -10,13 +10,23 @@ from likely.datasets._toy import (
     make_d3,
     make_tfp_regression,
 )
+from likely.datasets._truth import (
+    bounded_bimodal_components,
+    make_binary_classes,
+    make_bounded_bimodal,
+    make_correlated_pair,
+)
 
 __all__ = [
     "BANDS",
+    "bounded_bimodal_components",
     "d2_noise_std",
     "dc2_path",
     "describe_builtins",
     "load_dc2",
+    "make_binary_classes",
+    "make_bounded_bimodal",
+    "make_correlated_pair",
     "make_d1",
     "make_d2",
     "make_d3",

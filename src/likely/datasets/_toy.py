@@ -18,7 +18,9 @@ def _check_n(n: int) -> int:
 def _uniform_x(rng: np.random.Generator, n: int, x_range: tuple[float, float]) -> np.ndarray:
     lo, hi = x_range
     if not lo < hi:
-        raise ValueError(f"Argument `x_range` must be (low, high) with low < high. Received: {x_range!r}")
+        raise ValueError(
+            f"Argument `x_range` must be (low, high) with low < high. Received: {x_range!r}"
+        )
     return rng.uniform(lo, hi, size=n)
 
 
@@ -67,7 +69,7 @@ def make_d2(
 def make_d3(
     n: int = 200, seed: int | None = 0, x_range: tuple[float, float] = (-1.0, 1.0)
 ) -> tuple[np.ndarray, np.ndarray]:
-    """D3, bimodal: half the points on `0.1 x + 3 x N(0, 0.025)`, half on `0.75 x + 5 x N(0, 0.025)`.
+    """D3, bimodal: half on `0.1 x + 3 x N(0, 0.025)`, half on `0.75 x + 5 x N(0, 0.025)`.
 
     A single Gaussian cannot describe it away from x = 0; a 2-component mixture can.
 

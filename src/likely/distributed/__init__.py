@@ -5,6 +5,15 @@ when a function here runs.
 """
 
 from likely.distributed._dask import CatalogResult, predict_catalog
-from likely.distributed._parallel import data_parallel, distribution_scope
+from likely.distributed._local import local_client, single_thread_env
+from likely.distributed._parallel import data_parallel, device_count, distribution_scope
 
-__all__ = ["CatalogResult", "data_parallel", "distribution_scope", "predict_catalog"]
+__all__ = [
+    "CatalogResult",
+    "data_parallel",
+    "device_count",
+    "distribution_scope",
+    "local_client",
+    "predict_catalog",
+    "single_thread_env",
+]

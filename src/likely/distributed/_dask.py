@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import glob
-import logging
 import os
 import threading
 import uuid
@@ -15,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from likely.distributed._local import local_client
 from likely.errors import DataError, InputError, first_line
 
 DEFAULT_QUANTILES = (0.05, 0.16, 0.5, 0.84, 0.95)
@@ -74,12 +74,12 @@ def predict_catalog(
             worker. Its `FeaturePipeline` gives the input columns.
         inputs: A glob (`"catalog/*.parquet"`), a file, or a list of files.
         output_dir: Folder of the output partitions (created if needed).
-        scheduler: None starts a `LocalCluster` of `workers` processes (one
-            thread each, bound to 127.0.0.1, no dashboard) for this call; a
+        scheduler: None starts a local cluster of `workers` processes for this
+            call (`local_client`: one thread each, each pinned to its own core); a
             scheduler address (`"tcp://host:8786"`) connects to a running
             cluster; a `distributed.Client` is used as is.
         workers: Number of local worker processes (only with `scheduler=None`);
-            None: one per CPU core.
+            None: one per available core.
         id_column: Column copied to the output [default: the model's].
         quantiles: Quantile levels written as `q<level>` columns.
         pdf_grid: Also write the PDF on this grid (`pdf_<i>` columns).
@@ -227,7 +227,7 @@ def _stem(path: Path) -> str:
 
 
 def _model_columns(model: str, id_column: str | None) -> tuple[list[str], str | None]:
-    from likely.experiment._pipeline import find_feature_pipeline
+    from likely.experiment import find_feature_pipeline
 
     features = find_feature_pipeline(_load_model(model))
     if features is None:
@@ -241,7 +241,7 @@ def _model_columns(model: str, id_column: str | None) -> tuple[list[str], str | 
 def _load_model(model: str) -> Any:
     """A `.keras` file or an MLflow model folder or URI, as a Keras model."""
     import likely  # noqa: F401 - registers likely's layers before loading
-    from likely.experiment._run import load_trained_model
+    from likely.experiment import load_trained_model
 
     return load_trained_model(model)
 
@@ -280,7 +280,7 @@ def _predict_partition(
     model: str, source: str, target: str, options: dict[str, Any], stamp: Any = None
 ) -> int:
     """Runs on a worker: predicts one input file into one output file, atomically."""
-    from likely.experiment._predict import predict_table
+    from likely.experiment import predict_table
 
     return predict_table(_worker_model(model, stamp), source, target, **options)
 
@@ -331,13 +331,5 @@ def _client(distributed: Any, scheduler: Any, workers: int | None) -> Any:
         with client:
             yield client
         return
-    cluster = distributed.LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
-    with cluster, distributed.Client(cluster) as client:
+    with local_client(workers) as client:
         yield client

@@ -7,11 +7,13 @@ field, the bad value and what is allowed.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from likely._constants import DEFAULT_MIN_SCALE
 from likely.errors import ConfigError
 
 BUILTIN_PREFIX = "dc2:"
@@ -28,11 +30,27 @@ class PhotometryConfig(_Section):
     magnitude: str = "mag_{band}_lsst"
     error: str = "mag_err_{band}_lsst"
     reference_band: str = "i"
-    nondetection_value: float = 99.0
+    nondetection_value: float = Field(
+        default=99.0,
+        description="Magnitude at or above which a band is a non-detection; NaN always is one "
+        "(a NaN here: NaN only).",
+    )
     limits: dict[str, float] = Field(
         default_factory=dict,
         description="Limiting magnitude per band for non-detections; by default read "
         "from the error column of non-detections (the DC2 convention).",
+    )
+    convolve_errors: bool = Field(
+        default=False,
+        description="Train on magnitudes redrawn from N(magnitude, error) in every step "
+        "(errors-in-variables, pzflow's convolve_errs); non-detections stay at their limit.",
+    )
+    error_samples: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="> 0: predict the equal-weight mixture over this many draws of the "
+        "magnitudes from their errors (pzflow's err_samples); 0: the catalogue magnitudes.",
     )
 
     @model_validator(mode="after")
@@ -53,6 +71,26 @@ class PhotometryConfig(_Section):
         return [self.error.format(band=b) for b in self.bands]
 
 
+class ShiftScoreConfig(_Section):
+    """The covariate-shift score saved in the model (see `likely.experiment.shift_score`)."""
+
+    enabled: bool = True
+    neighbours: int = Field(default=10, ge=1, le=1000)
+    reference_rows: int = Field(
+        default=10_000,
+        ge=10,
+        le=1_000_000,
+        description="Training rows kept in the model as the reference sample (a random subset).",
+    )
+    quantile: float = Field(
+        default=0.99,
+        gt=0.0,
+        lt=1.0,
+        description="Score 1 is this quantile of the training objects' own (leave-one-out) "
+        "distances; a score above 1 is 'outside the training sample'.",
+    )
+
+
 class DataConfig(_Section):
     """Where the data is and which columns to use."""
 
@@ -65,7 +103,14 @@ class DataConfig(_Section):
     id_column: str | None = None
     filters: list[str] = Field(default_factory=list, description="pandas query strings.")
     invalid_values: Literal["error", "drop"] = "error"
-    validation_fraction: float = Field(default=0.15, ge=0.0, lt=0.9)
+    validation_fraction: float = Field(
+        default=0.2,
+        ge=0.0,
+        lt=0.9,
+        description="Share of `train` held out: half for early stopping, half for the "
+        "recalibration (none below 50 rows).",
+    )
+    shift_score: ShiftScoreConfig = Field(default_factory=ShiftScoreConfig)
 
     @model_validator(mode="after")
     def _has_features(self) -> DataConfig:
@@ -77,14 +122,32 @@ class DataConfig(_Section):
 class ModelConfig(_Section):
     """The network: hidden layers and the probabilistic head."""
 
-    hidden: list[int] = Field(default=[128, 128, 64])
+    hidden: list[int] = Field(default=[64, 64])
     activation: Literal["relu", "tanh", "gelu", "silu", "elu", "sigmoid"] = "relu"
-    head: Literal["normal", "mixture"] = "mixture"
-    num_components: int = Field(default=10, ge=1, le=100)
+    head: str = Field(
+        default="mixture",
+        description="Distribution family of the head: normal, mixture, student_t, lognormal, "
+        "spline_flow, mixture_same_family, ... (likely.distributions.family_names()).",
+    )
+    num_components: int = Field(default=3, ge=1, le=100)
+    head_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Further options of the family, e.g. {low: 0.0, high: 3.5} for "
+        "spline_flow, {component: student_t} for mixture_same_family.",
+    )
     ensemble_size: int = Field(default=1, ge=1, le=100)
     variational: Literal["reparameterization", "flipout"] | None = None
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
-    min_scale: float = Field(default=1e-3, ge=0.0)
+    min_scale: float = Field(default=DEFAULT_MIN_SCALE, ge=0.0)
+
+    @field_validator("head")
+    @classmethod
+    def _registered_family(cls, head: str) -> str:
+        from likely.distributions import family_names
+
+        if head not in family_names():
+            raise ValueError(f"unknown head {head!r}; choose one of {list(family_names())}")
+        return head
 
     @field_validator("hidden")
     @classmethod
@@ -94,15 +157,37 @@ class ModelConfig(_Section):
         return hidden
 
     @model_validator(mode="after")
-    def _normal_has_one_component(self) -> ModelConfig:
-        if self.head == "normal" and self.num_components != 1:
+    def _components_only_for_mixtures(self) -> ModelConfig:
+        # num_components defaults to 3 for `mixture`; families without components ignore it.
+        if self.head not in ("mixture", "mixture_same_family") and self.num_components != 1:
             self.__dict__["num_components"] = 1
         return self
 
 
 class EarlyStoppingConfig(_Section):
     enabled: bool = True
-    patience: int = Field(default=15, ge=1)
+    patience: int = Field(default=20, ge=1)
+    monitor: Literal["calibrated_nll", "val_loss"] = Field(
+        default="calibrated_nll",
+        description="calibrated_nll: the held-out NLL after the best scale recalibration "
+        "(likely.callbacks.CalibratedEarlyStopping); val_loss: the raw held-out loss, which "
+        "stops when the spreads turn overconfident, often long before the mean stops improving.",
+    )
+
+
+AUTO_BATCH_RANGE = (32, 256)
+"""`batch_size: auto`: the smallest power of two >= n/64, within this range."""
+
+
+def auto_batch_size(n_rows: int) -> int:
+    """The `auto` batch size for `n_rows` training rows: 32 steps per epoch or more below 8,192.
+
+    Example:
+        >>> [auto_batch_size(n) for n in (200, 800, 3_000, 8_000, 100_000)]
+        [32, 32, 64, 128, 256]
+    """
+    low, high = AUTO_BATCH_RANGE
+    return int(min(high, max(low, 2 ** math.ceil(math.log2(max(n_rows, 1) / 64)))))
 
 
 class TrainingConfig(_Section):
@@ -112,15 +197,20 @@ class TrainingConfig(_Section):
     learning_rate: float = Field(default=2e-3, gt=0.0, le=1.0)
     schedule: Literal["constant", "cosine"] = "cosine"
     weight_decay: float = Field(default=4e-3, ge=0.0)
-    batch_size: int = Field(default=256, ge=1)
+    batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
+        default="auto",
+        description="Rows per step, or auto: the smallest power of two >= (training rows)/64, "
+        "between 32 and 256 (enough steps per epoch on small tables).",
+    )
     epochs: int = Field(default=200, ge=1)
     steps_per_execution: int = Field(
         default=32,
         ge=1,
-        description="Training steps per compiled call; amortizes Python overhead (Keras: 1).",
+        description="Training steps per compiled call; amortizes Python overhead (Keras: 1; "
+        "the PyTorch backend always runs 1).",
     )
     early_stopping: EarlyStoppingConfig = Field(default_factory=EarlyStoppingConfig)
-    seed: int = 0
+    seed: int | None = Field(default=0, description="Seed of the run; null draws a fresh one.")
     backend: Literal["jax", "torch", "tensorflow"] | None = Field(
         default=None, description="Keras backend; None: KERAS_BACKEND, else jax."
     )
@@ -135,7 +225,20 @@ class EvaluationConfig(_Section):
 
     kind: Literal["regression", "photoz"] = "regression"
     plots: bool = True
-    recalibrate: bool = False
+    recalibrate: Literal["auto", "none", "scale", "isotonic"] = Field(
+        default="auto",
+        description="Recalibration fitted on held-out rows and stored in the model: auto "
+        "chooses none, scale or isotonic by held-out NLL.",
+    )
+
+    @field_validator("recalibrate", mode="before")
+    @classmethod
+    def _old_booleans(cls, value: Any) -> Any:
+        # Configs written before the choice existed said true (isotonic) or false.
+        if isinstance(value, bool):
+            return "isotonic" if value else "none"
+        return value
+
     quantiles: list[float] = Field(default=[0.05, 0.16, 0.5, 0.84, 0.95])
 
     @field_validator("quantiles")
@@ -212,3 +315,10 @@ def load_config(path: str | Path) -> Config:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ConfigError(f"cannot read config {str(path)!r}: {first_line}") from None
     return parse_config(data or {}, source=str(path))
+
+
+def resolved_training(training: TrainingConfig, n_rows: int) -> TrainingConfig:
+    """`training` with `batch_size: auto` replaced by its value for `n_rows` training rows."""
+    if training.batch_size != "auto":
+        return training
+    return training.model_copy(update={"batch_size": auto_batch_size(n_rows)})

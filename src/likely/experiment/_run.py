@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,12 +40,52 @@ def _run_folder_name(config: Config, run_id: str | None) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
 
 
+def new_run_folder(base: str | Path) -> Path:
+    """Creates and returns the first free folder among `base`, `base-2`, `base-3`, ...
+
+    Each run gets a folder of its own, so that no run replaces an earlier one's
+    model (the folder is created at once, so two runs started together cannot
+    pick the same one).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> root = Path(tempfile.mkdtemp())
+        >>> [new_run_folder(root / "run").name for _ in range(3)]
+        ['run', 'run-2', 'run-3']
+    """
+    base = Path(base)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    for n in itertools.count(1):
+        folder = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def check_output_folder(folder: str | Path, overwrite: bool = False) -> None:
+    """Refuses a folder that holds an earlier run's model, unless `overwrite`.
+
+    Raises:
+        InputError: `folder` holds `model.keras` and `overwrite` is False.
+    """
+    if not overwrite and (Path(folder) / "model.keras").exists():
+        raise InputError(
+            f"{folder} holds an earlier run's model.keras; choose another output folder, or "
+            "pass --force (overwrite=True) to replace it"
+        )
+
+
 def run_training(
     config: Config,
     output_dir: str | Path | None = None,
     resume_run: str | None = None,
     progress: bool = True,
     callbacks: list[keras.callbacks.Callback] | None = None,
+    overwrite: bool = False,
 ) -> RunResult:
     """Trains the configured model inside a tracked run, with a resumable checkpoint.
 
@@ -56,7 +97,9 @@ def run_training(
 
     Args:
         config: The validated run config.
-        output_dir: Folder of the run; default `likely-runs/<run name or id>`.
+        output_dir: Folder of the run; default a new one, `likely-runs/<run name or id>`
+            (`-2`, `-3`, ... appended when taken). A folder that holds an earlier
+            run's model is refused unless `overwrite` (or when resuming).
         resume_run: Id of an interrupted run to continue.
         progress: Show a progress bar.
         callbacks: Extra Keras callbacks.
@@ -64,6 +107,8 @@ def run_training(
     from likely import tracking
     from likely.callbacks import MlflowLogger
 
+    if output_dir is not None and resume_run is None:
+        check_output_folder(output_dir, overwrite)  # before a run is opened
     with tracking.start_run(
         config.tracking.experiment,
         config.tracking.run_name,
@@ -72,9 +117,12 @@ def run_training(
         tracking_uri=config.tracking.tracking_uri,
     ) as run:
         run_id = getattr(run, "run_id", None) or resume_run
-        folder = (
-            Path(output_dir) if output_dir else DEFAULT_RUNS_DIR / _run_folder_name(config, run_id)
-        )
+        if output_dir is not None:
+            folder = Path(output_dir)
+        elif resume_run is not None:
+            folder = DEFAULT_RUNS_DIR / _run_folder_name(config, run_id)
+        else:
+            folder = new_run_folder(DEFAULT_RUNS_DIR / _run_folder_name(config, run_id))
         checkpoint = folder / "checkpoint"
         if resume_run is not None and not checkpoint.is_dir():
             raise InputError(
@@ -89,12 +137,21 @@ def run_training(
             run_callbacks.append(
                 MlflowLogger(config=config.model_dump(mode="json"), seed=config.training.seed)
             )
-        result = train(config, folder, callbacks=run_callbacks, progress=progress)
+        try:
+            result = train(config, folder, callbacks=run_callbacks, progress=progress)
+        except BaseException:
+            if output_dir is None and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()  # a new folder that nothing was written to
+            raise
         if result.report:
             run.log_metrics({f"test_{k}": v for k, v in result.report.items()})
-        for path in result.files:
-            if path.suffix == ".png":
-                run.log_artifact(path, "plots")
+        plots = [path for path in result.files if path.suffix == ".png"]
+        for path in plots:
+            run.log_artifact(path, "plots")
+        if config.tracking.enabled and (result.report or plots):
+            title = f"likely run {config.tracking.run_name or run_id or ''}".strip()
+            metrics = {f"test_{k}": v for k, v in (result.report or {}).items()}
+            run.log_text(tracking.report_html(title, metrics, plots), "report.html")
     return RunResult(
         run_id=run_id,
         report=result.report,
@@ -145,8 +202,14 @@ def run_prediction(
     chunk_rows: int = 100_000,
     input_format: str | None = None,
     progress: bool = True,
+    invalid_values: str = "error",
+    output_format: str | None = None,
 ) -> int:
-    """Predicts a table with the columns stored in the model's `FeaturePipeline`."""
+    """Predicts a table with the columns stored in the model's `FeaturePipeline`.
+
+    See `predict_table` for the outputs, `invalid_values` ("error", "flag",
+    "drop") and `output_format` ("parquet", "csv", "qp").
+    """
     from likely import io
 
     features = find_feature_pipeline(model)
@@ -171,7 +234,9 @@ def run_prediction(
             pdf_grid=pdf_grid,
             mixture_parameters=mixture_parameters,
             chunk_rows=chunk_rows,
+            invalid_values=invalid_values,
             on_chunk=None if bar is None else bar.advance,
+            output_format=output_format,
         )
     finally:
         if bar is not None:

@@ -2,8 +2,8 @@
 
 The engine takes a plain Python function `train_trial(trial, callbacks) ->
 float` that builds and fits a model with the given Keras callbacks and
-returns the objective, so any training code (a YAML config today, the main
-job's config later) plugs in.
+returns the objective, so any training code plugs in; `likely sweep`
+(`sweep_from_config`) passes one that trains a `likely train` config.
 
 Several processes may work on one study: give them the same `study_name` and
 a database `storage` (SQLite file or PostgreSQL URL). The first trial's worker
@@ -14,8 +14,11 @@ nests its trials under the same parent.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -77,7 +80,9 @@ def suggest(trial: Any, space: Mapping[str, Mapping[str, Any]]) -> dict[str, Any
     """Draws one value per entry of a search space description.
 
     Each entry is `{"type": "float" | "int" | "categorical", ...}` with
-    `low`, `high` and optional `log`/`step` for numbers, `choices` for categories.
+    `low`, `high` and optional `log`/`step` for numbers, `choices` for categories
+    (choices that are not numbers, strings or None, such as lists of hidden
+    widths, are stored in the study as their JSON text).
 
     Example:
         >>> import optuna
@@ -105,7 +110,12 @@ def suggest(trial: Any, space: Mapping[str, Mapping[str, Any]]) -> dict[str, Any
                 step=spec.get("step") or 1,
             )
         elif kind == "categorical":
-            params[name] = trial.suggest_categorical(name, list(spec["choices"]))
+            choices = list(spec["choices"])
+            if all(c is None or isinstance(c, bool | int | float | str) for c in choices):
+                params[name] = trial.suggest_categorical(name, choices)
+            else:  # Optuna stores scalars only: lists (e.g. hidden widths) travel as JSON text
+                labels = [json.dumps(c) for c in choices]
+                params[name] = choices[labels.index(trial.suggest_categorical(name, labels))]
         else:
             raise ValueError(
                 f"Search space entry {name!r} must have type float, int or categorical. "
@@ -126,6 +136,10 @@ class SweepResult:
         n_trials: Trials in the study (all workers, all states).
         trial_numbers: Trials run by this call.
         parent_run_id: MLflow parent run of the trials (None when not tracked).
+        output_dir: Folder of the best trial (sweeps of a config file).
+        best_trial: Number of the trial saved there, if any.
+        best_config: Its resolved config, `best-config.yaml`.
+        model_path: Its model, `model.keras`.
     """
 
     study_name: str
@@ -135,6 +149,10 @@ class SweepResult:
     n_trials: int
     trial_numbers: list[int]
     parent_run_id: str | None
+    output_dir: Path | None = None
+    best_trial: int | None = None
+    best_config: Path | None = None
+    model_path: Path | None = None
 
 
 def load_study(
@@ -159,9 +177,14 @@ def load_study(
                 pruner=pruner,
                 load_if_exists=True,
             )
-        except Exception:  # noqa: BLE001 - two workers creating the tables at once
+        except Exception as error:  # noqa: BLE001 - two workers creating the tables at once
             if attempt == 4:
-                raise
+                from likely.errors import InputError, first_line
+
+                raise InputError(
+                    f"cannot open the Optuna study {study_name!r} in storage {storage!r}: "
+                    f"{first_line(error)}"
+                ) from error
             time.sleep(0.5 * (attempt + 1))
     raise AssertionError("unreachable")
 
@@ -224,6 +247,8 @@ def run_sweep(
     tracking: bool | None = None,
     log_models: bool = False,
     settings: Mapping[str, Any] | None = None,
+    pruning: bool = True,
+    after_trial: Callable[[Any, Any], None] | None = None,
 ) -> SweepResult:
     """Runs `n_trials` Optuna trials (in this process) of `train_trial`, each a nested MLflow run.
 
@@ -241,6 +266,13 @@ def run_sweep(
         tracking: False: Optuna only; None reads `LIKELY_TRACKING`.
         log_models: Log each trial's model too (slower).
         settings: Facts about the sweep to log as params on the parent run.
+        pruning: False: no pruning callback (every trial runs to its end).
+        after_trial: Called as `after_trial(study, frozen_trial)` after each
+            trial is told to the study (e.g. to save the best model so far).
+
+    A trial whose objective is not finite (a diverged fit) is recorded as
+    failed and the sweep goes on; an exception in `train_trial` fails the
+    trial and is raised.
 
     Returns:
         A `SweepResult`; the parent run carries `best_value` (metric),
@@ -279,7 +311,7 @@ def run_sweep(
             if track and parent is None:
                 parent = _parent_run(study, trial, experiment, info)
             parent_id = parent.run_id if parent is not None else None
-            pruning = PruningCallback(trial, monitor)
+            pruner = PruningCallback(trial, monitor)
             with _run.start_run(
                 experiment,
                 f"trial-{trial.number}",
@@ -289,21 +321,27 @@ def run_sweep(
             ) as run:
                 logger = MlflowLogger(log_model=log_models)
                 try:
-                    value = float(train_trial(trial, [pruning, logger]))
+                    callbacks = [pruner, logger] if pruning else [logger]
+                    value = float(train_trial(trial, callbacks))
                 except optuna.TrialPruned:
-                    pruning.pruned = True
+                    pruner.pruned = True
                     value = float("nan")
                 except Exception:
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
                     raise
                 run.log_params({f"trial.{k}": v for k, v in trial.params.items()})
-                if pruning.pruned:
+                if pruner.pruned:
                     run.set_tags({"optuna.state": "PRUNED"})
-                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                    told = study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                elif not math.isfinite(value):
+                    run.set_tags({"optuna.state": "FAIL"})
+                    told = study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 else:
                     run.set_tags({"optuna.state": "COMPLETE"})
                     run.log_metrics({"objective": value})
-                    study.tell(trial, value)
+                    told = study.tell(trial, value)
+            if after_trial is not None:
+                after_trial(study, told)
         best_value, best_params = _summarize(parent, study)
         status = "FINISHED"
     except BaseException as exc:

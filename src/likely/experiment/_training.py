@@ -9,7 +9,7 @@ import keras
 import numpy as np
 
 from likely import losses
-from likely.experiment._config import ModelConfig, TrainingConfig
+from likely.experiment._config import ModelConfig, TrainingConfig, resolved_training
 from likely.models import mlp
 
 
@@ -19,8 +19,12 @@ def build_network(
     preprocessing: list[keras.Layer],
     n_train: int,
     seed: int,
+    targets: Any = None,
 ) -> keras.Model:
-    """`likely.models.mlp` with the run's preprocessing layers in front."""
+    """`likely.models.mlp` with the run's preprocessing layers in front.
+
+    `targets` (the training targets) standardize the targets inside the model.
+    """
     normalizer = keras.Sequential(preprocessing, name="preprocessing") if preprocessing else None
     return mlp(
         input_dim,
@@ -28,12 +32,14 @@ def build_network(
         activation=model_config.activation,
         head=model_config.head,
         num_components=model_config.num_components,
+        head_options=dict(model_config.head_options),
         ensemble_size=model_config.ensemble_size,
         variational=model_config.variational,
         n_train=n_train if model_config.variational else None,
         dropout=model_config.dropout,
         min_scale=model_config.min_scale,
         normalizer=normalizer,
+        targets=targets,
         seed=seed,
     )
 
@@ -49,14 +55,19 @@ def compile_model(model: keras.Model, training: TrainingConfig, steps_per_epoch:
         optimizer = keras.optimizers.AdamW(rate, weight_decay=training.weight_decay)
     else:
         optimizer = keras.optimizers.Adam(rate)
-    model.compile(
-        optimizer=optimizer, loss=losses.nll, steps_per_execution=training.steps_per_execution
-    )
+    # Keras' PyTorch trainer runs one step per call (it refuses more).
+    steps = 1 if keras.backend.backend() == "torch" else training.steps_per_execution
+    model.compile(optimizer=optimizer, loss=losses.nll, steps_per_execution=steps)
+
+
+def fit_rows(n_rows: int, validation_fraction: float) -> int:
+    """Rows `fit` trains on: Keras' `validation_split` holds out floor(n * fraction)."""
+    return n_rows - int(math.floor(n_rows * validation_fraction))
 
 
 def steps_per_epoch(n_rows: int, training: TrainingConfig, validation_fraction: float) -> int:
-    n_fit = n_rows - int(math.floor(n_rows * validation_fraction))
-    return max(1, math.ceil(n_fit / training.batch_size))
+    n_fit = fit_rows(n_rows, validation_fraction)
+    return max(1, math.ceil(n_fit / resolved_training(training, n_fit).batch_size))
 
 
 def fit_model(
@@ -74,6 +85,7 @@ def fit_model(
     target that would validate on an unseen range, so rows are permuted first
     with the run's seed.
     """
+    training = resolved_training(training, fit_rows(len(x), validation_fraction))
     order = np.random.default_rng(training.seed).permutation(len(x))
     x, y = x[order], y[order]
     validation: Any = None
@@ -82,11 +94,19 @@ def fit_model(
             x, y, training, validation_fraction
         )
     fit_callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
-    if training.early_stopping.enabled and validation_fraction > 0:
+    stopping = training.early_stopping
+    calibrated = stopping.enabled and stopping.monitor == "calibrated_nll"
+    if calibrated and validation is None and validation_fraction > 0:
+        n_fit = fit_rows(len(x), validation_fraction)  # the rows validation_split would take
+        x, y, validation = x[:n_fit], y[:n_fit], (x[n_fit:], y[n_fit:])
+        validation_fraction = 0.0
+    if calibrated and validation is not None:
+        from likely.callbacks import CalibratedEarlyStopping
+
+        fit_callbacks.append(CalibratedEarlyStopping(validation, patience=stopping.patience))
+    elif stopping.enabled and (validation_fraction > 0 or validation is not None):
         fit_callbacks.append(
-            keras.callbacks.EarlyStopping(
-                patience=training.early_stopping.patience, restore_best_weights=True
-            )
+            keras.callbacks.EarlyStopping(patience=stopping.patience, restore_best_weights=True)
         )
     fit_callbacks += callbacks or []
     if progress:
@@ -115,7 +135,7 @@ def _split_for_devices(
     are dropped. The model must have been built inside
     `likely.distributed.distribution_scope` (as `likely train` does).
     """
-    from likely.distributed._parallel import device_count
+    from likely.distributed import device_count
 
     if keras.distribution.distribution() is None:
         from likely.errors import ConfigError

@@ -11,7 +11,14 @@ float64 (quantiles and the mode come from the predictive, in Keras' float32).
   `pit_outlier_rate`, `coverage`, `calibration_curve`, `calibration_error`.
 - Photometric redshifts: `point_estimate`, `ez`, `bias`, `sigma_iqr`,
   `sigma_mad`, `outlier_rate`, `outlier_threshold`, `cde_loss`.
+- Classifiers (Bernoulli, categorical heads): `log_loss`, `brier_score`,
+  `expected_calibration_error`, `reliability_curve`, `class_probabilities`.
+- Several target dimensions (a multivariate normal head): `energy_score`,
+  `mahalanobis_pit`.
 - Everything at once: `report` (dict) and `report_frame` (DataFrame).
+- During training, for `model.compile(metrics=[...])`: `PredictiveNLL`,
+  `CRPS`, `Coverage(level)` and `OnMean("mae")` (Keras metrics on the head's
+  distribution).
 """
 
 from likely.metrics._calibration_metrics import (
@@ -25,6 +32,15 @@ from likely.metrics._calibration_metrics import (
     pit_outlier_rate,
     uniformity_tests,
 )
+from likely.metrics._classification import (
+    brier_score,
+    class_probabilities,
+    expected_calibration_error,
+    log_loss,
+    reliability_curve,
+)
+from likely.metrics._keras import CRPS, Coverage, OnMean, PredictiveNLL
+from likely.metrics._multivariate import energy_score, mahalanobis_pit
 from likely.metrics._photoz import (
     DEFAULT_Z_GRID,
     bias,
@@ -40,15 +56,25 @@ from likely.metrics._report import report, report_frame
 from likely.metrics._scores import crps, interval_score, nll, sharpness
 
 __all__ = [
+    "CRPS",
     "DEFAULT_Z_GRID",
+    "Coverage",
+    "OnMean",
+    "PredictiveNLL",
     "bias",
+    "brier_score",
     "calibration_curve",
     "calibration_error",
+    "class_probabilities",
     "cde_loss",
     "coverage",
     "crps",
+    "energy_score",
+    "expected_calibration_error",
     "ez",
     "interval_score",
+    "log_loss",
+    "mahalanobis_pit",
     "nll",
     "outlier_rate",
     "outlier_threshold",
@@ -58,6 +84,7 @@ __all__ = [
     "pit_ks",
     "pit_outlier_rate",
     "point_estimate",
+    "reliability_curve",
     "report",
     "report_frame",
     "sharpness",

@@ -8,11 +8,14 @@ recalibrated one). This module provides:
 - argument checks (`as_predictive`, `check_y_true`, `check_level`);
 - `ScalarMixture`: the parameters of a scalar-event Normal or MixtureNormal as
   float64 arrays `(n, K)`, with chunked `cdf`, `pdf`, `log_pdf`;
-- `cdf_of`, `pdf_of`, `log_pdf_of`: the fast float64 path when a predictive
-  uses its distribution's own formulas, its (overridden) methods otherwise;
-- quadrature on per-object nodes placed on every component (`nodes_of`),
-  integrated with the end-corrected trapezoid rule, which uses the density as
-  the derivative of the CDF and is fourth-order accurate.
+- `cdf_of`, `pdf_of`, `log_pdf_of`: the fast float64 path for normal
+  families, the distribution's own methods for any other family (in Keras'
+  float dtype, returned as float64), a predictive's overridden methods
+  otherwise;
+- quadrature on per-object nodes placed on every component (`nodes_of`; for
+  other families on a ladder of the object's own quantiles), integrated with
+  the end-corrected trapezoid rule, which uses the density as the derivative
+  of the CDF and is fourth-order accurate.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy as np
 from keras import ops
 from scipy.special import log_softmax, logsumexp, ndtr
 
-from likely.distributions import MixtureNormal, Normal
+from likely.distributions import Distribution, MixtureNormal, Normal
 from likely.models import Predictive
 
 _CHUNK_ELEMENTS = 2**21
@@ -42,15 +45,25 @@ def as_predictive(predictive: Any, name: str = "predictive") -> Predictive:
     """A `Predictive` from a `Predictive` or a likely distribution; TypeError otherwise."""
     if isinstance(predictive, Predictive):
         return predictive
-    if isinstance(predictive, Normal | MixtureNormal):
+    if isinstance(predictive, Distribution):
         return Predictive(predictive)
     hint = ""
     if isinstance(predictive, np.ndarray | list | tuple | float | int):
         hint = " Arguments follow Keras' order: (y_true, predictive)."
     raise TypeError(
-        f"Argument `{name}` must be a likely.Predictive or a likely distribution (Normal, "
-        f"MixtureNormal). Received: {type(predictive).__name__}.{hint}"
+        f"Argument `{name}` must be a likely.Predictive or a likely distribution "
+        f"(likely.distributions.Distribution). Received: {type(predictive).__name__}.{hint}"
     )
+
+
+def check_continuous(predictive: Predictive, name: str = "predictive") -> None:
+    """Scores of continuous predictives refuse discrete ones (classification has its own)."""
+    if predictive.support.discrete:
+        raise TypeError(
+            f"Argument `{name}` is discrete ({predictive.distribution!r}): use the "
+            "classification scores (likely.metrics.log_loss, brier_score, "
+            "expected_calibration_error)."
+        )
 
 
 def check_scalar_batch(predictive: Predictive, name: str = "predictive") -> int:
@@ -90,6 +103,23 @@ def check_y_true(y_true: Any, n: int | None = None, name: str = "y_true") -> np.
     return y
 
 
+def check_labels(y_true: Any, n: int, classes: int) -> np.ndarray:
+    """Class labels (n,) in 0..classes-1 from labels (n,), (n, 1) or one-hot rows (n, C)."""
+    y = np.asarray(y_true)
+    if y.ndim == 2 and y.shape[1] == classes and classes > 1 and y.shape[0] == n:
+        if not np.allclose(y.sum(axis=1), 1.0) or ((y != 0) & (y != 1)).any():
+            raise ValueError("Argument `y_true` of shape (n, C) must be one-hot rows.")
+        return np.argmax(y, axis=1)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.shape != (n,) or not np.all(np.isin(y, np.arange(classes))):
+        raise ValueError(
+            f"Argument `y_true` must hold one label in 0..{classes - 1} per object, shape "
+            f"({n},) (or one-hot ({n}, {classes})). Received: shape {np.shape(y_true)}."
+        )
+    return y.astype(np.int64)
+
+
 def check_level(level: Any, name: str = "level") -> float:
     """A probability strictly between 0 and 1, as a float."""
     try:
@@ -114,6 +144,13 @@ def check_levels(levels: Any, name: str = "levels") -> np.ndarray:
     return values
 
 
+def check_positive_count(value: Any, name: str) -> int:
+    """A positive integer count, or a ValueError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"Argument `{name}` must be a positive integer. Received: {value!r}")
+    return int(value)
+
+
 def reduce(values: np.ndarray, reduction: str) -> Any:
     """Applies a Keras-style reduction: 'mean' and 'sum' give a float, 'none' the array."""
     if reduction == "mean":
@@ -135,6 +172,10 @@ class Evaluator(Protocol):
     """
 
     def cdf(self, y: Any) -> np.ndarray: ...
+
+    def sf(self, y: Any) -> np.ndarray:
+        """The survival function 1 - F(y), accurate where F is near 1."""
+        ...
 
     def pdf(self, y: Any) -> np.ndarray: ...
 
@@ -198,6 +239,10 @@ class ScalarMixture:
         w = self.weights
         return self._evaluate(y, lambda z: [np.sum(w * ndtr(z), axis=-1)], 1)[0]
 
+    def sf(self, y: Any) -> np.ndarray:
+        w = self.weights
+        return self._evaluate(y, lambda z: [np.sum(w * ndtr(-z), axis=-1)], 1)[0]
+
     def pdf(self, y: Any) -> np.ndarray:
         c = self.weights * _INV_SQRT_2PI / self.scale
         return self._evaluate(y, lambda z: [np.sum(c * np.exp(-0.5 * z * z), axis=-1)], 1)[0]
@@ -219,25 +264,36 @@ class ScalarMixture:
 
 @dataclass(frozen=True)
 class _MethodEvaluator:
-    """Falls back on a predictive's own (NumPy) methods."""
+    """Falls back on a predictive's (or distribution's) own methods, broadcasting like torch."""
 
-    predictive: Predictive
+    predictive: Any
 
     def cdf(self, y: Any) -> np.ndarray:
-        return np.asarray(self.predictive.cdf(y), dtype=np.float64)
+        return np.asarray(self.predictive.cdf_at(y), dtype=np.float64)
+
+    def sf(self, y: Any) -> np.ndarray:
+        survival = getattr(self.predictive, "sf_at", None)
+        return 1.0 - self.cdf(y) if survival is None else np.asarray(survival(y), np.float64)
 
     def pdf(self, y: Any) -> np.ndarray:
-        return np.asarray(self.predictive.pdf(y), dtype=np.float64)
+        return np.asarray(self.predictive.pdf_at(y), dtype=np.float64)
 
     def log_pdf(self, y: Any) -> np.ndarray:
-        return np.asarray(self.predictive.log_prob(y), dtype=np.float64)
+        return np.asarray(self.predictive.log_prob_at(y), dtype=np.float64)
 
     def cdf_and_pdf(self, y: Any) -> tuple[np.ndarray, np.ndarray]:
         return self.cdf(y), self.pdf(y)
 
 
-def mixture_of(distribution: Normal | MixtureNormal) -> ScalarMixture:
-    """The float64 parameters of a scalar-event distribution with batch shape (n,)."""
+def is_normal_family(distribution: Distribution) -> bool:
+    """Scalar normals and normal mixtures, which have the float64 `ScalarMixture` path."""
+    return isinstance(distribution, Normal | MixtureNormal) and distribution.event_shape == ()
+
+
+def mixture_of(distribution: Distribution) -> ScalarMixture:
+    """The float64 parameters of a scalar Normal / MixtureNormal with batch shape (n,)."""
+    if not is_normal_family(distribution):
+        raise TypeError(f"Expected a scalar Normal or MixtureNormal. Received: {distribution!r}.")
     if isinstance(distribution, Normal):
         loc = np.asarray(ops.convert_to_numpy(distribution.mean), dtype=np.float64)
         scale = np.asarray(ops.convert_to_numpy(distribution.stddev), dtype=np.float64)
@@ -250,16 +306,27 @@ def mixture_of(distribution: Normal | MixtureNormal) -> ScalarMixture:
     return ScalarMixture(log_w, np.broadcast_to(loc, shape), np.broadcast_to(scale, shape))
 
 
+def is_plain(predictive: Predictive) -> bool:
+    """Whether a predictive evaluates its distribution's own formulas (not a subclass's)."""
+    cls = type(predictive)
+    return cls.cdf_at is Predictive.cdf_at and cls.log_prob_at is Predictive.log_prob_at
+
+
 def evaluator_of(predictive: Predictive, rows: Any = slice(None)) -> Evaluator | None:
     """A float64 evaluator for `predictive`, restricted to `rows` (a slice or indices).
 
-    Plain predictives use their distribution's formulas in float64; a subclass
-    may define `_float64_evaluator(rows)`; any other subclass falls back on its
-    methods, for all rows only (returns None for a proper subset).
+    Plain predictives of normal families use their formulas in float64,
+    those of other families their distribution's methods (on those rows); a
+    subclass may define `_float64_evaluator(rows)`; any other subclass falls
+    back on its `*_at` methods, for all rows only (returns None for a proper
+    subset).
     """
-    cls = type(predictive)
-    if cls.cdf is Predictive.cdf and cls.log_prob is Predictive.log_prob:
-        return mixture_of(predictive.distribution).take(rows)
+    if is_plain(predictive):
+        if is_normal_family(predictive.distribution):
+            return mixture_of(predictive.distribution).take(rows)
+        whole = isinstance(rows, slice) and rows == slice(None)
+        part = predictive.distribution if whole else predictive.distribution.take(rows)
+        return _MethodEvaluator(Predictive(part))
     own = getattr(predictive, "_float64_evaluator", None)
     if own is not None:
         return own(rows)
@@ -333,13 +400,82 @@ def end_corrected_trapezoid(
     return np.sum(0.5 * h * (g[1:] + g[:-1]) + h * h / 12.0 * (dg_right[:-1] - dg_left[1:]), axis=0)
 
 
+_QUANTILE_LADDER = np.concatenate(
+    [
+        [1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 3e-3],
+        np.linspace(0.01, 0.99, 50),
+        [1 - 3e-3, 1 - 1e-3, 1 - 1e-4, 1 - 1e-5, 1 - 1e-6, 1 - 1e-7],
+    ]
+)
+_LADDER_SUBDIVISIONS = 3
+
+
+def quantile_nodes(distribution: Distribution) -> np.ndarray:
+    """Sorted per-object nodes (G, n) on a ladder of each object's own quantiles.
+
+    For families without component locations: 62 levels from 1e-7 to 1 - 1e-7
+    (dense in the body, logarithmic in the tails), each interval split in 3,
+    so nodes follow every mode and tail of any continuous shape. For a
+    mixture of another family (`MixtureSameFamily`, ensembles of such heads),
+    every other level of each component's own ladder.
+    """
+    components = getattr(distribution, "component_distribution", None)
+    if components is not None and distribution.event_shape == ():
+        # A mixture: the ladders of its components (closed-form quantiles for most
+        # families), not a search of the mixture's own quantiles.
+        levels = _QUANTILE_LADDER[::2].reshape((-1,) + (1,) * len(components.batch_shape))
+        q = np.asarray(ops.convert_to_numpy(components.quantile(levels)), dtype=np.float64)
+        q = np.moveaxis(q, -1, 1).reshape(-1, *q.shape[1:-1])  # (L K, *batch)
+        finite = np.isfinite(q)
+        low = np.min(np.where(finite, q, np.inf), axis=0)
+        high = np.max(np.where(finite, q, -np.inf), axis=0)
+        return ladder_nodes(np.clip(np.nan_to_num(q, nan=0.0), low, high))
+    levels = _QUANTILE_LADDER.reshape((-1,) + (1,) * len(distribution.batch_shape))
+    return ladder_nodes(ops.convert_to_numpy(distribution.quantile(levels)))
+
+
+QUANTILE_LADDER = _QUANTILE_LADDER
+"""The levels of `quantile_nodes` (1e-7 to 1 - 1e-7)."""
+
+
+def ladder_nodes(quantiles: Any) -> np.ndarray:
+    """Nodes (G, n) from quantiles (L, n) at `QUANTILE_LADDER`: each interval split in 3."""
+    q = np.sort(np.asarray(quantiles, dtype=np.float64), axis=0)  # (L, n)
+    t = np.linspace(0.0, 1.0, _LADDER_SUBDIVISIONS, endpoint=False)[:, None, None]
+    inner = q[:-1][None] + t * (q[1:] - q[:-1])[None]  # (S, L - 1, n)
+    return np.sort(np.concatenate([inner.reshape(-1, q.shape[1]), q[-1:]], axis=0), axis=0)
+
+
+def base_nodes(predictive: Predictive, rows: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Quadrature nodes (G, r) and a centre (r,) for the rows of a predictive's base distribution.
+
+    Normal families: nodes on every component (`nodes_of`) and the mean;
+    other families: the quantile ladder (`quantile_nodes`) and the median.
+    A predictive with a `quadrature_nodes(rows)` method (a recalibrated one,
+    whose tails may reach beyond the base's) adds its own nodes.
+    """
+    distribution = predictive.distribution
+    if is_normal_family(distribution):
+        mixture = mixture_of(distribution).take(rows)
+        nodes, centre = nodes_of(mixture), mixture.mean
+    else:
+        nodes = quantile_nodes(distribution.take(rows))
+        centre = nodes[nodes.shape[0] // 2]
+    extra = getattr(predictive, "quadrature_nodes", None)  # where it moves mass off the base's
+    if extra is not None:
+        nodes = np.sort(np.concatenate([nodes, extra(rows)], axis=0), axis=0)
+    return nodes, centre
+
+
 def _per_chunk(predictive: Predictive, n: int, work: Any, outputs: int) -> list[np.ndarray]:
-    """Runs `work(base_mixture_rows, evaluator_rows, rows)` over object chunks."""
-    base = mixture_of(predictive.distribution)
+    """Runs `work(nodes, centre, evaluator_rows, rows)` over object chunks."""
+    distribution = predictive.distribution
+    components = getattr(distribution, "num_components", 1)
+    per_row = max(200, 8 * components) + 100
     results = [np.empty(n) for _ in range(outputs)]
-    per_row = max(128, 8 * base.num_components) + 100
     for rows in row_chunks(predictive, n, per_row):
-        values = work(base.take(rows), evaluator_of(predictive, rows), rows)
+        nodes, centre = base_nodes(predictive, rows)
+        values = work(nodes, centre, evaluator_of(predictive, rows), rows)
         for result, value in zip(results, values, strict=True):
             result[rows] = value
     return results
@@ -355,9 +491,11 @@ def crps_numeric(predictive: Predictive, y: np.ndarray) -> np.ndarray:
     recalibrated density are nodes too, see `tabulate`).
     """
 
-    def work(base: ScalarMixture, evaluator: Evaluator, rows: slice) -> list[np.ndarray]:
+    def work(
+        nodes: np.ndarray, centre: np.ndarray, evaluator: Evaluator, rows: slice
+    ) -> list[np.ndarray]:
         y_rows = y[rows]
-        x = np.sort(np.concatenate([nodes_of(base), y_rows[None, :]], axis=0), axis=0)
+        x = np.sort(np.concatenate([nodes, y_rows[None, :]], axis=0), axis=0)
         x, cdf, pdf_left, pdf_right = tabulate(evaluator, x)
         right = x[:-1] >= y_rows  # cell [x_g, x_g+1] lies right of y: indicator 1
         ga, gb = cdf[:-1] - right, cdf[1:] - right
@@ -374,16 +512,18 @@ def summaries_numeric(
     """Mean, variance and mode per object, from one tabulation of the CDF and density.
 
     Moments by quadrature of the CDF (integration by parts): with numerical
-    support [a, b] and a centre c (the base mean, against cancellation),
+    support [a, b] and a centre c (the base mean or median, against cancellation),
     E[X - c] = (b - c) - int F dx and E[(X - c)^2] = (b - c)^2 - int 2 (x - c) F dx.
     Mode: the best node (breakpoints of a piecewise density are nodes, where
     the supremum may be a one-sided limit), then a fine grid between its
     neighbours.
     """
 
-    def work(base: ScalarMixture, evaluator: Evaluator, rows: slice) -> list[np.ndarray]:
-        x, cdf, pdf_left, pdf_right = tabulate(evaluator, nodes_of(base))
-        c = base.mean
+    def work(
+        nodes: np.ndarray, centre: np.ndarray, evaluator: Evaluator, rows: slice
+    ) -> list[np.ndarray]:
+        x, cdf, pdf_left, pdf_right = tabulate(evaluator, nodes)
+        c = centre
         d = x - c
         b = d[-1]
         first = b - end_corrected_trapezoid(x, cdf, pdf_right, pdf_left)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from likely.distributions import MixtureNormal, Normal
+from likely.distributions import Distribution
 from likely.metrics import _numeric
 from likely.models import Predictive
 
@@ -59,7 +59,7 @@ def _redshifts(z_true: Any, z_pred: Any) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(
             f"Argument `z_true` must be > -1 (1 + z > 0). Received a minimum of {z.min()!r}."
         )
-    if isinstance(z_pred, Predictive | Normal | MixtureNormal):
+    if isinstance(z_pred, Predictive | Distribution):
         z_pred = point_estimate(z_pred, "mode")
     zp = _numeric.check_y_true(z_pred, z.shape[0], name="z_pred")
     return z, zp

@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 
 from likely.metrics import _numeric
-from likely.metrics._numeric import ScalarMixture
 
 Reduction = str
 
@@ -68,33 +67,11 @@ def crps(y_true: Any, predictive: Any, *, reduction: Reduction = "mean") -> Any:
         0.2337
     """
     p = _numeric.as_predictive(predictive)
+    _numeric.check_continuous(p)
     y = _numeric.check_y_true(y_true, _numeric.check_scalar_batch(p))
-    evaluator = _numeric.evaluator_of(p)
-    if isinstance(evaluator, ScalarMixture):
-        values = _crps_mixture(y, evaluator)
-    else:
-        values = _numeric.crps_numeric(p, y)
-    return _numeric.reduce(values, reduction)
-
-
-def _crps_mixture(y: np.ndarray, mixture: ScalarMixture) -> np.ndarray:
-    import scoringrules
-
-    if mixture.num_components == 1:
-        return np.asarray(
-            scoringrules.crps_normal(y, mixture.loc[:, 0], mixture.scale[:, 0], backend="numpy")
-        )
-    # scoringrules builds (n, K, K) temporaries: bound them by chunking objects.
-    k = mixture.num_components
-    step = max(1, 2**20 // (k * k))
-    out = np.empty_like(y)
-    for start in range(0, y.shape[0], step):
-        rows = slice(start, start + step)
-        part = mixture.take(rows)
-        out[rows] = scoringrules.crps_mixnorm(
-            y[rows], part.loc, part.scale, part.weights, backend="numpy"
-        )
-    return out
+    closed = p.distribution.crps_closed_form(y) if _numeric.is_plain(p) else None
+    values = closed if closed is not None else _numeric.crps_numeric(p, y)
+    return _numeric.reduce(np.asarray(values, dtype=np.float64), reduction)
 
 
 def interval_bounds(

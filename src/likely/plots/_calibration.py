@@ -33,7 +33,7 @@ def plot_pit_histogram(
         y_true: True values, shape (n,).
         predictive: A `likely.Predictive` (batch shape (n,)) or a likely distribution.
         bins: Number of equal bins on [0, 1].
-        label: Legend label of the histogram (e.g. the model's name).
+        label: Legend label of the histogram (e.g. the model's name); default "PIT".
         ax: Axes to draw into; default a new standalone figure.
 
     Returns:
@@ -55,8 +55,22 @@ def plot_pit_histogram(
     edges = np.linspace(0.0, 1.0, bins + 1)
     scale = bins / n  # count -> density
     low, high = stats.binom.ppf([0.025, 0.975], n, 1.0 / bins) * scale
-    heights, _, _ = ax.hist(u, bins=edges, density=True, alpha=0.6, color="C0", label=label)
-    ax.axhspan(low, high, color="0.4", alpha=0.3, lw=0, zorder=3, label="95% band if calibrated")
+    heights, _, _ = ax.hist(
+        u, bins=edges, density=True, color="C0", alpha=0.35, lw=0, label=label or "PIT"
+    )
+    # The band goes over the bars, hatched and outlined, so that it reads across
+    # them; the bars' outline goes over the band, so that each bar's top reads too.
+    ax.axhspan(
+        low,
+        high,
+        facecolor="none",
+        edgecolor="0.45",
+        hatch="////",
+        lw=0.8,
+        zorder=3,
+        label="95% band if calibrated",
+    )
+    ax.stairs(heights, edges, color="C0", lw=1.5, zorder=5)
     ax.axhline(1.0, color="k", lw=1, ls="--", zorder=4, label="uniform")
     ks = cal.uniformity_tests(u)["ks"]
     ax.text(

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from likely.distributions import MixtureNormal, Normal
+from likely.distributions import Distribution
 from likely.metrics import _numeric, _photoz
 from likely.models import Predictive
 from likely.plots._axes import axes_or_new, new_figure
@@ -23,6 +23,7 @@ def plot_zz(
     point: str = "mode",
     gridsize: int = 80,
     zmax: float | None = None,
+    colorbar: bool = True,
     ax: Axes | None = None,
 ) -> Axes:
     """Point photo-z against true redshift: a 2-D density with the outlier boundaries.
@@ -40,7 +41,9 @@ def plot_zz(
         point: "mode", "mean" or "median", when `z_pred` is a predictive.
         gridsize: Hexagons across the x axis.
         zmax: Upper limit of both axes; default the 99.9th percentile of the data.
-        ax: Axes to draw into; default a new standalone figure (with a colour bar).
+        colorbar: Draw the colour bar of the counts beside `ax` (without it the log
+            colour scale cannot be read).
+        ax: Axes to draw into; default a new standalone figure.
 
     Returns:
         The matplotlib Axes.
@@ -53,11 +56,10 @@ def plot_zz(
         >>> [line.get_label() for line in ax.get_lines() if line.get_label()[0] != "_"]
         ['RAIL outliers: |ez| > 0.090', 'catastrophic: |ez| > 0.15']
     """
-    if isinstance(z_pred, Predictive | Normal | MixtureNormal):
+    if isinstance(z_pred, Predictive | Distribution):
         z_pred = _photoz.point_estimate(z_pred, point)
     z, zp = _photoz._redshifts(z_true, z_pred)
     e = (zp - z) / (1 + z)
-    standalone = ax is None
     ax = axes_or_new(ax, figsize=(5.2, 4.6))
     top = float(zmax) if zmax is not None else float(np.percentile(np.r_[z, zp], 99.9)) * 1.02
     low = min(0.0, float(np.min(z)))
@@ -71,8 +73,8 @@ def plot_zz(
         extent=(low, top, low, top),
         linewidths=0,
     )
-    if standalone:
-        ax.figure.colorbar(hexes, ax=ax, label="objects per cell")
+    if colorbar:
+        ax.figure.colorbar(hexes, ax=ax, label="objects per cell", shrink=0.85)
     line = np.linspace(low, top, 200)
     ax.plot(line, line, color="k", lw=1)
     rail = _photoz.outlier_threshold(z, zp)
@@ -162,7 +164,7 @@ def plot_pdf_grid(
         raise ValueError(f"Argument `ncols` must be a positive integer. Received: {ncols!r}.")
     ncols = int(min(ncols, indices.size))
     nrows = -(-indices.size // ncols)
-    fig = fig if fig is not None else new_figure((3.0 * ncols, 2.2 * nrows))
+    fig = fig if fig is not None else new_figure((2.4 * ncols, 1.9 * nrows))
     axes = np.atleast_2d(fig.subplots(nrows, ncols, squeeze=False))
     table_x = _panel_grids(p, y, indices, grid)  # (G, m)
     evaluator = _numeric.evaluator_of(p, indices)
@@ -180,8 +182,10 @@ def plot_pdf_grid(
         ax.axvline(y[i], color="C3", ls="--", lw=1.2, label="truth")
         ax.set_title(f"object {i}", fontsize="small")
         ax.set_ylim(bottom=0)
-        ax.tick_params(labelsize="x-small")
-    axes.flat[0].legend(frameon=False, fontsize="x-small")
+        ax.tick_params(labelsize="small")
+        ax.locator_params(axis="both", nbins=4)
+    axes.flat[0].legend(frameon=False, fontsize="small")
+    fig.supylabel("predictive density", fontsize="small")
     return axes
 
 
@@ -202,4 +206,4 @@ def _panel_grids(p: Predictive, y: np.ndarray, indices: np.ndarray, grid: Any) -
 def _full_pdf(p: Predictive, table_x: np.ndarray, indices: np.ndarray, n: int) -> np.ndarray:
     full = np.zeros((table_x.shape[0], n))
     full[:, indices] = table_x
-    return np.asarray(p.pdf(full), dtype=np.float64)[:, indices]
+    return np.asarray(p.pdf_at(full), dtype=np.float64)[:, indices]

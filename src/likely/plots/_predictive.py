@@ -86,7 +86,14 @@ def plot_prediction_bands(
         ax.scatter(x, y, s=9, color="k", alpha=0.7, lw=0, label="data")
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.legend(frameon=False, fontsize="small")
+    # Above the axes: inside, a legend hides the bands where the data are.
+    ax.legend(
+        frameon=False,
+        fontsize="small",
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncols=3,
+    )
     return ax
 
 
@@ -124,7 +131,8 @@ def plot_mdn_components(
         ['component 1', 'component 2']
     """
     from matplotlib.collections import LineCollection
-    from matplotlib.colors import to_rgba
+    from matplotlib.colors import to_rgb
+    from matplotlib.lines import Line2D
 
     p = _numeric.as_predictive(predictive)
     n = _numeric.check_scalar_batch(p)
@@ -134,23 +142,32 @@ def plot_mdn_components(
     mixture = _numeric.mixture_of(p.distribution).take(order)
     weights = mixture.weights
     ax = axes_or_new(ax, figsize=(6, 4))
+    handles = []
     for k in range(mixture.num_components):
         color = f"C{k % 10}"
         loc, scale, w = mixture.loc[:, k], mixture.scale[:, k], weights[:, k]
         points = np.stack([xs, loc], axis=1)
         segments = np.stack([points[:-1], points[1:]], axis=1)
         w_mid = 0.5 * (w[:-1] + w[1:]) if n > 1 else w
-        colors = [to_rgba(color, 0.15 + 0.85 * wi) for wi in w_mid]
+        # Opaque colours faded towards white (not transparency), so that the
+        # round-capped segments join without beads where they overlap.
+        strength = 0.15 + 0.85 * w_mid[:, None]
+        colors = strength * np.asarray(to_rgb(color)) + (1.0 - strength)
         lines = LineCollection(
-            segments, colors=colors, linewidths=0.5 + 3.0 * w_mid, label=f"component {k + 1}"
+            segments,
+            colors=colors,
+            linewidths=0.5 + 3.0 * w_mid,
+            capstyle="round",
+            label=f"component {k + 1}",
         )
         ax.add_collection(lines)
         ax.fill_between(xs, loc - scale, loc + scale, color=color, alpha=0.12, lw=0)
+        handles.append(Line2D([], [], color=color, lw=2.5, label=f"component {k + 1}"))
     if y is not None:
         y = _numeric.check_y_true(y, n, name="y")
-        ax.scatter(x, y, s=9, color="k", alpha=0.6, lw=0, label="data")
+        handles.append(ax.scatter(x, y, s=9, color="k", alpha=0.6, lw=0, label="data"))
     ax.autoscale_view()
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.legend(frameon=False, fontsize="small")
+    ax.legend(handles=handles, frameon=False, fontsize="small")
     return ax

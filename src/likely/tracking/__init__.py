@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 from likely.tracking._fallback import read_fallback, upload_fallback
+from likely.tracking._report import report_html
 from likely.tracking._run import TrackedRun, active_run, start_run
 from likely.tracking._store import (
     DEFAULT_FALLBACK_DIR,
@@ -23,7 +24,13 @@ from likely.tracking._store import (
     tracking_enabled,
     tracking_uri,
 )
-from likely.tracking._ui import serve_ui, ui_command
+from likely.tracking._ui import (
+    PortInUseError,
+    latest_experiment_id,
+    serve_ui,
+    ui_command,
+    ui_url,
+)
 
 
 def load_model(model_uri: str | os.PathLike, compile: bool = True) -> Any:
@@ -88,17 +95,21 @@ def save_model(path: str | os.PathLike, model: Any, **kwargs: Any) -> Any:
 __all__ = [
     "DEFAULT_FALLBACK_DIR",
     "DEFAULT_QUANTILE_LEVELS",
+    "PortInUseError",
     "TrackedRun",
     "TrackingWarning",
     "active_run",
+    "latest_experiment_id",
     "load_model",
     "read_fallback",
     "register_model",
+    "report_html",
     "save_model",
     "serve_ui",
     "start_run",
     "tracking_enabled",
     "tracking_uri",
     "ui_command",
+    "ui_url",
     "upload_fallback",
 ]

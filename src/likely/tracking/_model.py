@@ -36,26 +36,9 @@ def quantile_column(level: float) -> str:
     return f"q{100 * level:.6g}"
 
 
-def summary_columns(levels: Sequence[float], event_size: int = 1) -> list[str]:
-    names = ["mean", "std", *(quantile_column(q) for q in levels)]
-    if event_size == 1:
-        return names
-    return [f"{name}_{i}" for name in names for i in range(event_size)]
-
-
 def summary_frame(predictive: Any, levels: Sequence[float]) -> pd.DataFrame:
-    """Mean, standard deviation and quantiles of a `likely.Predictive`, one row per object."""
-    columns: dict[str, np.ndarray] = {}
-    parts = [("mean", predictive.mean), ("std", predictive.stddev)]
-    parts += [(quantile_column(q), predictive.quantile(q)) for q in levels]
-    for name, values in parts:
-        values = np.asarray(values, dtype=np.float64)
-        if values.ndim == 1:
-            columns[name] = values
-        else:
-            for i in range(values.shape[-1]):
-                columns[f"{name}_{i}"] = values[:, i]
-    return pd.DataFrame(columns)
+    """`Predictive.summary` as a DataFrame, one row per object (quantiles named `q5`, ...)."""
+    return pd.DataFrame(predictive.summary(levels, quantile_name=quantile_column))
 
 
 class DistributionModel(mlflow.pyfunc.PythonModel):
@@ -126,17 +109,16 @@ def feature_names_for(model: keras.Model, feature_names: Sequence[str] | None) -
     return names
 
 
-def _event_size(model: keras.Model) -> int:
-    last = tuple(model.outputs[0].shape)[-1]
-    return max(1, (int(last) - 1) // 2) if last is not None else 1
+def _signature(model: keras.Model, example: pd.DataFrame, levels: Sequence[float]) -> Any:
+    """Inputs: the feature columns; outputs: the summary columns of this model's head."""
+    import likely
 
-
-def _signature(
-    feature_names: Sequence[str], levels: Sequence[float], event_size: int
-) -> ModelSignature:
+    x = example.to_numpy(dtype=np.float32)
+    predict = {"n_samples": 2, "seed": 0} if likely.models.is_stochastic(model) else {}
+    outputs = summary_frame(likely.predict_distribution(model, x, **predict), levels)
     return ModelSignature(
-        inputs=Schema([ColSpec("double", name) for name in feature_names]),
-        outputs=Schema([ColSpec("double", name) for name in summary_columns(levels, event_size)]),
+        inputs=Schema([ColSpec("double", name) for name in example.columns]),
+        outputs=Schema([ColSpec("double", name) for name in outputs.columns]),
     )
 
 
@@ -170,11 +152,12 @@ def _model_kwargs(
 ) -> dict[str, Any]:
     names = feature_names_for(model, feature_names)
     levels = tuple(float(q) for q in quantile_levels)
+    example = _input_example(input_example, names)
     return {
         "python_model": DistributionModel(names, levels),
         "artifacts": {KERAS_ARTIFACT: keras_file},
-        "signature": _signature(names, levels, _event_size(model)),
-        "input_example": _input_example(input_example, names),
+        "signature": _signature(model, example, levels),
+        "input_example": example,
         "pip_requirements": pip_requirements(),
         "metadata": {
             "likely_keras_file": f"artifacts/{KERAS_FILE}",

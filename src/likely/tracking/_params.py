@@ -35,9 +35,9 @@ def _describe_layer(layer: keras.Layer) -> str:
 
 
 def _is_head(layer: keras.Layer) -> bool:
-    from likely.layers import IndependentNormal, MixtureNormal
+    from likely.layers import DistributionHead
 
-    return isinstance(layer, IndependentNormal | MixtureNormal)
+    return isinstance(layer, DistributionHead)
 
 
 def architecture_params(model: keras.Model) -> dict[str, Any]:
@@ -69,7 +69,8 @@ def architecture_params(model: keras.Model) -> dict[str, Any]:
     if heads:
         head = heads[-1]
         params["arch.head"] = type(head).__name__
-        params["arch.head.num_components"] = getattr(head, "num_components", 1)
+        params["arch.head.family"] = head.family or type(head).__name__
+        params["arch.head.num_components"] = head.options.get("num_components", 1)
         for key, value in _scalar_items(head.get_config()).items():
             params.setdefault(f"arch.head.{key}", value)
     for layer in layers:

@@ -295,6 +295,29 @@ class TrackedRun:
         _model.save_model(target, model, **kwargs)
         return str(target)
 
+    def log_model_or_file(self, model: Any, **kwargs: Any) -> str | None:
+        """`log_model` for a model with one (batch, d) input; otherwise its `.keras` file.
+
+        A model MLflow cannot serve as a table-in, table-out pyfunc (several
+        inputs, images, ...) is kept as the artifact `model/model.keras`.
+
+        Returns:
+            Where the model is (as `log_model`), or None when only the file was logged.
+        """
+        from likely.tracking import _model
+
+        try:
+            _model.feature_names_for(model, kwargs.get("feature_names"))
+        except ValueError:
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, _model.KERAS_FILE)
+                model.save(path)
+                self.log_artifact(path, "model")
+            return None
+        return self.log_model(model, **kwargs)
+
     def end(self, status: str = "FINISHED") -> None:
         """Ends the run with `status` (FINISHED, FAILED or KILLED); a second call does nothing."""
         if status not in ("FINISHED", "FAILED", "KILLED"):
@@ -465,8 +488,16 @@ def start_run(
     else:
         if tracking_uri:
             mlflow_module().set_tracking_uri(tracking_uri)
-        run = resume_run(run_id) if run_id is not None else open_run(
-            experiment, run_name, tags=tags, parent_run_id=parent_run_id, fallback_dir=fallback_dir
+        run = (
+            resume_run(run_id)
+            if run_id is not None
+            else open_run(
+                experiment,
+                run_name,
+                tags=tags,
+                parent_run_id=parent_run_id,
+                fallback_dir=fallback_dir,
+            )
         )
     _ACTIVE.append(run)
     try:
