@@ -95,3 +95,30 @@ def check_scalar_family_against_scipy(
     assert np.max(np.abs(u - ecdf)) < 2.3 / np.sqrt(
         samples
     )  # KS at ~0.004%: many columns, families, backends
+
+
+def run_parity_suite(backend: str, rootpath) -> None:
+    """Runs the tests marked `backends` under `backend` in a fresh pytest process.
+
+    Keras picks its backend once per process. A missing backend package skips
+    the run locally and fails it in CI, where the extras are installed.
+    """
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    if importlib.util.find_spec(backend) is None:
+        message = f"{backend} is not installed (pip install -e '.[{backend}]')"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "pytest", "-m", "backends", "-q", "-p", "no:cacheprovider",
+               "-W", "ignore::DeprecationWarning", str(rootpath / "tests")]  # fmt: skip
+    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=rootpath)
+    tail = "\n".join(result.stdout.splitlines()[-30:])
+    assert result.returncode == 0, f"{backend} backend run failed:\n{tail}\n{result.stderr[-3000:]}"
+    assert " passed" in tail and "no tests ran" not in tail, tail

@@ -1,48 +1,13 @@
-"""Runs the backend-parity tests (marker `backends`) under PyTorch and TensorFlow.
+"""Runs the backend-parity tests (marker `backends`) under PyTorch.
 
-Keras picks its backend once per process, so each backend gets a fresh
-pytest process. The main run covers JAX. A missing backend package skips
-its run locally and fails it in CI, where the extras are installed.
+The main run covers JAX; `test_backends_tensorflow.py` covers TensorFlow. The
+two are separate files so that pytest-xdist runs them on different workers.
 """
 
-import importlib.util
-import os
-import subprocess
-import sys
-
 import pytest
-
-PACKAGES = {"torch": "torch", "tensorflow": "tensorflow"}
+from backend_helpers import run_parity_suite
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", sorted(PACKAGES))
-def test_parity_suite_passes_on_backend(backend, pytestconfig):
-    if importlib.util.find_spec(PACKAGES[backend]) is None:
-        message = f"{PACKAGES[backend]} is not installed (pip install -e '.[{backend}]')"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-m",
-            "backends",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-W",
-            "ignore::DeprecationWarning",
-            str(pytestconfig.rootpath / "tests"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=pytestconfig.rootpath,
-    )
-    tail = "\n".join(result.stdout.splitlines()[-30:])
-    assert result.returncode == 0, f"{backend} backend run failed:\n{tail}\n{result.stderr[-3000:]}"
-    assert " passed" in tail and "no tests ran" not in tail, tail
+def test_parity_suite_passes_on_torch(pytestconfig):
+    run_parity_suite("torch", pytestconfig.rootpath)
