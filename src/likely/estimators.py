@@ -22,7 +22,10 @@ class ProbabilisticRegressor(RegressorMixin, BaseEstimator):
 
     The same model, training and defaults as `likely train` (one pipeline,
     `likely.experiment.fit_arrays`): inputs and targets are standardized
-    inside the model, rows are shuffled once, a share is held out — half for
+    inside the model (standardized inputs are clipped to the training range
+    widened by 10% each side, `likely.layers.ClipToRange`, so a row far
+    outside the training sample is not extrapolated without bound), rows are
+    shuffled once, a share is held out — half for
     early stopping, half to choose and fit a recalibration that the model
     keeps. `predict` gives the predictive mean (and standard deviation with
     `return_std=True`); `predict_distribution` the whole `likely.Predictive`;

@@ -54,3 +54,29 @@ def test_a_column_constant_in_training_does_not_blow_up_predictions():
     unseen = np.array([[0.0, 1.0], [1.0, 1.0]], "float32")
     p = likely.predict_distribution(fitted.model, unseen)
     assert np.all(np.abs(p.mean - 20.0) < 30.0) and np.all(p.stddev < 30.0)
+
+
+def test_a_row_far_outside_the_training_range_is_predicted_at_its_edge():
+    """The network sees the training range's edge, not an unbounded extrapolation."""
+    import likely
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(400, 2)).astype("float32")
+    y = (x[:, 0] + 0.2 * rng.normal(size=400)).astype("float32")
+    kwargs = dict(validation_fraction=0.2)
+    training = TrainingConfig(epochs=5, batch_size=32, seed=0)
+    clipped = fit_arrays(ModelConfig(hidden=[16], num_components=1), training, x, y, **kwargs)
+    fitted = clipped.split.fit
+    low, high = x[fitted].min(axis=0), x[fitted].max(axis=0)
+    edge = high + 0.1 * (high - low)  # the default margin: 10% of the range on each side
+    far = np.array([[100.0, 0.0], [edge[0], 0.0], [0.5, 0.0]], "float32")
+    p = likely.predict_distribution(clipped.model, far)
+    np.testing.assert_allclose(p.mean[0], p.mean[1], rtol=1e-5)
+    assert p.mean[2] != p.mean[0]  # inside the range nothing is clipped
+    free = fit_arrays(
+        ModelConfig(hidden=[16], num_components=1, input_clip_margin=None), training, x, y,
+        **kwargs,
+    )  # fmt: skip
+    q = likely.predict_distribution(free.model, far)
+    assert abs(q.mean[0] - q.mean[1]) > 1.0  # without the layer: extrapolated
+    assert not any(isinstance(layer, likely.layers.ClipToRange) for layer in free.model.layers)

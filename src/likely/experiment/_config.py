@@ -139,6 +139,14 @@ class ModelConfig(_Section):
     variational: Literal["reparameterization", "flipout"] | None = None
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     min_scale: float = Field(default=DEFAULT_MIN_SCALE, ge=0.0)
+    input_clip_margin: float | None = Field(
+        default=0.1,
+        ge=0.0,
+        description="Standardized inputs are clipped to the training range widened by this "
+        "share of its width on each side (likely.layers.ClipToRange), so that a row far "
+        "outside the training sample is predicted as one at its edge, not by unbounded "
+        "extrapolation; null: no clipping.",
+    )
 
     @field_validator("head")
     @classmethod

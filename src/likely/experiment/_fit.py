@@ -93,6 +93,30 @@ def standardization(values: np.ndarray, name: str = "standardize") -> keras.laye
     return keras.layers.Normalization(mean=mean, variance=variance, name=name)
 
 
+def input_layers(
+    model_config: ModelConfig, features: Any, shift_score: Any, seed: int | None
+) -> list[keras.Layer]:
+    """The layers between the features and the network, adapted on training `features` (n, d).
+
+    The standardization; with `shift_score` enabled, the `TrainingSampleDistance`
+    reference of the standardized rows; with `model_config.input_clip_margin`
+    set, a `likely.layers.ClipToRange` to their widened range.
+    """
+    from likely.layers import ClipToRange
+
+    values = keras.ops.convert_to_numpy(features)
+    normalization = standardization(values)
+    layers: list[keras.Layer] = [normalization]
+    standardized = keras.ops.convert_to_numpy(normalization(values))
+    reference = training_sample_layer(shift_score, standardized, seed)
+    if reference is not None:
+        layers.append(reference)
+    if model_config.input_clip_margin is not None:
+        margin = model_config.input_clip_margin
+        layers.append(ClipToRange.adapt_to(standardized, margin, name="training_range"))
+    return layers
+
+
 def split_rows(n: int, validation_fraction: float, seed: int) -> Split:
     """Shuffled rows: `floor(n * validation_fraction)` held out, halved into stop and calibration.
 
@@ -208,12 +232,7 @@ def _build_fit_recalibrate(
     features = x[split.fit]
     for layer in preprocessing:
         features = layer(features)
-    normalization = standardization(keras.ops.convert_to_numpy(features))
-    layers = [*preprocessing, normalization]
-    standardized = keras.ops.convert_to_numpy(normalization(features))
-    reference = training_sample_layer(shift_score, standardized, seed)
-    if reference is not None:
-        layers.append(reference)
+    layers = [*preprocessing, *input_layers(model_config, features, shift_score, seed)]
     model = build_network(
         model_config,
         input_dim=x.shape[1],

@@ -23,13 +23,12 @@ from likely.experiment._features import (
     read_limits_from_errors,
     sampling_options,
 )
-from likely.experiment._fit import FitResult, fit_arrays, split_rows, standardization
+from likely.experiment._fit import FitResult, fit_arrays, input_layers, split_rows
 from likely.experiment._shift import (
     find_training_sample_distance,
     shift_plot_error,
     shift_report,
     shift_score,
-    training_sample_layer,
 )
 from likely.experiment._training import build_network, fit_rows
 from likely.models import Predictive, output_head, predict_distribution
@@ -171,18 +170,14 @@ def build_model(config: Config, frame: pd.DataFrame) -> keras.Model:
 
     With `data.shift_score.enabled`, a `TrainingSampleDistance` layer after the
     standardization keeps a reference sample of the training features (see
-    `likely.experiment.shift_score`).
+    `likely.experiment.shift_score`); with `model.input_clip_margin` set, the
+    standardized inputs are clipped to the training range (`likely.layers.ClipToRange`).
     """
     seed = config.training.seed
     features = make_feature_pipeline(config.data, frame, seed=seed)
     x = frame[features.input_columns].to_numpy(dtype="float32")
-    values = keras.ops.convert_to_numpy(features.transform(x))  # catalogue values, no draws
-    normalization = standardization(values)
-    preprocessing: list[keras.Layer] = [features, normalization]
-    standardized = keras.ops.convert_to_numpy(normalization(values))
-    reference = training_sample_layer(config.data.shift_score, standardized, seed)
-    if reference is not None:
-        preprocessing.append(reference)
+    values = features.transform(x)  # catalogue values, no draws
+    preprocessing = [features, *input_layers(config.model, values, config.data.shift_score, seed)]
     return build_network(
         config.model,
         input_dim=x.shape[1],

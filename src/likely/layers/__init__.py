@@ -1,5 +1,6 @@
 """Keras layers of likely: probabilistic heads, ensemble and Bayesian layers, MC dropout."""
 
+from likely.layers._clip import ClipToRange
 from likely.layers._dropout import MCDropout
 from likely.layers._ensemble import EnsembleDense
 from likely.layers._family_heads import (
@@ -23,6 +24,7 @@ from likely.layers._lambda import DistributionLambda
 from likely.layers._variational import DenseFlipout, DenseVariational
 
 __all__ = [
+    "ClipToRange",
     "DenseFlipout",
     "DenseVariational",
     "DistributionHead",
