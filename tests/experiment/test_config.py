@@ -39,6 +39,11 @@ def test_defaults_fill_missing_sections():
         ({"evaluation": {"quantiles": [0.5, 1.5]}}, ["evaluation.quantiles", "(0, 1)"]),
         ({"data": {"train": "t.csv", "target": "y"}}, ["data.features", "photometry"]),
         ({"data": {"features": ["x"], "target": "y"}}, ["data.train", "required"]),
+        (
+            {"model": {"head": "spline_flow", "head_options": {"lowx": 0.0}}},
+            ["model", "spline_flow", "'lowx'", "'low'"],
+        ),
+        ({"model": {"input_clip_margin": -0.1}}, ["model.input_clip_margin", "-0.1"]),
     ],
 )
 def test_invalid_values_name_field_value_and_allowed(patch, fragments):

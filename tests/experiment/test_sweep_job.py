@@ -176,7 +176,10 @@ def _variant(table: Path, storage: str, **changes) -> str:
         ("fractional_int", "field `model.num_components`: Input should be a valid integer"),
         ("seed", "'training.seed' cannot be searched"),
         ("rows", "'data.validation_fraction' cannot be searched"),
-        ("head_option", "model.head 'mixture': Unknown option for the mixture family"),
+        (
+            "head_option",
+            "head 'mixture' with head_options {'low': 0.0}: Unknown option for the mixture family",
+        ),
         ("silent", "'model.num_components': the value 2 becomes 1"),
         ("bad_space", "a log search needs low > 0"),
         ("base_field", "field `training.epochs`: Input should be greater than or equal to 1"),

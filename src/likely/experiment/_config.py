@@ -171,6 +171,25 @@ class ModelConfig(_Section):
             self.__dict__["num_components"] = 1
         return self
 
+    @model_validator(mode="after")
+    def _head_takes_its_options(self) -> ModelConfig:
+        # Built once here, so that an unknown or bad option is a config error at load,
+        # not a traceback after the data are read.
+        from likely.models import head_layer
+
+        try:
+            head_layer(
+                self.head,
+                num_components=self.num_components,
+                min_scale=self.min_scale,
+                head_options=dict(self.head_options),
+                ensemble_size=self.ensemble_size if self.ensemble_size > 1 else None,
+            )
+        except (TypeError, ValueError) as error:
+            options = self.head_options
+            raise ValueError(f"head {self.head!r} with head_options {options}: {error}") from None
+        return self
+
 
 class EarlyStoppingConfig(_Section):
     enabled: bool = True
@@ -295,6 +314,11 @@ def format_validation_error(error: ValidationError, source: str) -> str:
             message = "unknown field (check the spelling; `likely init` writes every field)"
         elif item["type"] == "missing":
             problems.append(f"{source}: field `{field}` is required")
+            continue
+        elif item["type"] == "value_error":
+            message = message.removeprefix("Value error, ")
+        if isinstance(received, dict):  # a check across a section's fields: the message says
+            problems.append(f"{source}: field `{field}`: {message}")
             continue
         problems.append(f"{source}: field `{field}`: {message}; received {received!r}")
     return "; ".join(problems)

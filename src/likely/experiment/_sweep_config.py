@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from likely.errors import ConfigError, first_line
+from likely.errors import ConfigError
 from likely.experiment._config import Config, _Section, format_validation_error
 
 SEARCHABLE = (
@@ -176,8 +176,6 @@ class SweepConfig(Config):
             config = Config.model_validate(data)
         except ValidationError as error:
             raise ConfigError(format_validation_error(error, f"{source} ({where})")) from None
-        if any(path.startswith("model.") for path in params):
-            check_head(config, f"{source} ({where})")
         for path, value in params.items():
             actual = get_field(config.model_dump(), path)
             if actual != value:
@@ -187,23 +185,6 @@ class SweepConfig(Config):
                     "search a field that takes effect"
                 )
         return config
-
-
-def check_head(config: Config, source: str = "sweep") -> None:
-    """Refuses a head whose family does not take the config's options (before any training)."""
-    from likely.models import head_layer
-
-    model = config.model
-    try:
-        head_layer(
-            model.head,
-            num_components=model.num_components,
-            min_scale=model.min_scale,
-            head_options=dict(model.head_options),
-            ensemble_size=model.ensemble_size if model.ensemble_size > 1 else None,
-        )
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"{source}: model.head {model.head!r}: {first_line(error)}") from None
 
 
 def set_fields(data: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -327,7 +308,6 @@ def parse_sweep_config(data: Any, source: str = "sweep") -> SweepConfig:
             f"{source}: field `training.seed` must be a number in a sweep file (it fixes the "
             "rows every trial is scored on); received None"
         )
-    check_head(sweep, source)
     base = sweep.model_dump(exclude={"search", "study"})
     for path, space in sweep.search.items():
         check_search_path(path, base, source)
