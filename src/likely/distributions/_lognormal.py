@@ -11,12 +11,12 @@ from keras import ops
 
 from likely.distributions import _base
 from likely.distributions import _constraints as constraints
-from likely.distributions._distribution import Distribution
+from likely.distributions._location_scale import LocationScale
 from likely.distributions._registry import register_family
 
 
 @register_family("lognormal")
-class LogNormal(Distribution):
+class LogNormal(LocationScale):
     """Log-normal distribution: `log Y ~ Normal(loc, scale)`; all mass on y > 0.
 
     The parameters are those of `log y`, as in scipy's
@@ -42,52 +42,7 @@ class LogNormal(Distribution):
         (array([1., 1.], dtype=float32), array([0., 0.], dtype=float32))
     """
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.positive
-
-    def __init__(self, loc: Any, scale: Any, *, validate_args: bool = True) -> None:
-        self.loc = _base.as_float_tensor(loc)
-        self.scale = _base.as_float_tensor(scale)
-        self._init_shapes(_base.broadcast_shapes(loc=self.loc.shape, scale=self.scale.shape), ())
-        if validate_args:
-            self._validate(loc=self.loc, scale=self.scale)
-
-    @classmethod
-    def params_size(cls, event_size: int = 1, **_: Any) -> int:
-        """E locations and E scales of log y."""
-        return 2 * _base.check_positive_int("event_size", event_size)
-
-    @classmethod
-    def check_options(
-        cls, event_size: int = 1, min_scale: float = _base.DEFAULT_MIN_SCALE
-    ) -> dict[str, Any]:
-        return {
-            "event_size": _base.check_positive_int("event_size", event_size),
-            "min_scale": _base.check_min_scale(min_scale),
-        }
-
-    @classmethod
-    def from_unconstrained(
-        cls, params: Any, event_size: int = 1, min_scale: float = _base.DEFAULT_MIN_SCALE
-    ) -> Distribution:
-        from likely.distributions._independent import Independent
-
-        params = _base.as_float_tensor(params)
-        _base.check_params_width("lognormal", params, cls.params_size(event_size))
-        loc = params[..., :event_size]
-        scale = _base.positive_scale(params[..., event_size:], min_scale)
-        if event_size == 1:
-            return cls(loc[..., 0], scale[..., 0], validate_args=False)
-        return Independent(cls(loc, scale, validate_args=False), 1)
-
-    def parameters(self) -> dict[str, Any]:
-        return {"loc": self.loc, "scale": self.scale}
-
-    def _param_event_ndims(self) -> dict[str, int]:
-        return {"loc": 0, "scale": 0}
-
-    def _full(self, value: Any) -> Any:
-        return ops.broadcast_to(value, self.batch_shape)
 
     @property
     def mean(self) -> Any:
