@@ -22,6 +22,26 @@ def test_predictive_of_normal_matches_scipy():
     assert p.pdf_grid(grid).shape == (3, 7)
 
 
+def test_grid_evaluation_in_blocks_matches_scipy(monkeypatch):
+    # pdf_grid / cdf_grid work through the grid a block of points at a time
+    # (bounded memory); 5 objects x 7 points in blocks of 2 points: 4 blocks.
+    from likely.models import _predictive
+
+    monkeypatch.setattr(_predictive, "_GRID_BLOCK_PAIRS", 10)
+    logits = np.log([[0.3, 0.7]] * 5)
+    loc = np.array([[-1.0, 2.0], [0.0, 0.5], [1.0, 3.0], [-2.0, -1.0], [0.0, 0.0]])
+    scale = np.array([[0.5, 0.5], [1.0, 0.2], [0.3, 2.0], [1.5, 0.4], [1.0, 3.0]])
+    p = likely.Predictive(likely.distributions.MixtureNormal(logits, loc, scale))
+    grid = np.linspace(-3.0, 4.0, 7)
+    z = (grid[None, :, None] - loc[:, None, :]) / scale[:, None, :]
+    w = np.array([0.3, 0.7])
+    pdf = np.sum(w * stats.norm.pdf(z) / scale[:, None, :], axis=-1)
+    cdf = np.sum(w * stats.norm.cdf(z), axis=-1)
+    np.testing.assert_allclose(p.pdf_grid(grid), pdf, rtol=2e-5, atol=1e-7)
+    np.testing.assert_allclose(p.cdf_grid(grid), cdf, atol=2e-6)
+    assert p.pdf_grid(np.array([])).shape == (5, 0)
+
+
 def test_mode_of_bimodal_mixture_is_the_higher_peak():
     d = likely.distributions.MixtureNormal(np.log([[0.3, 0.7]]), [[-1.0, 2.0]], [[0.5, 0.5]])
     p = likely.Predictive(d)
