@@ -131,15 +131,7 @@ class MixtureNormal(Distribution):
         params = _base.as_float_tensor(params)
         k, e = num_components, event_size
         _base.check_params_width("mixture", params, cls.params_size(k, e))
-        batch = tuple(ops.shape(params)[:-1])
-        logits = params[..., :k]
-        loc = ops.reshape(params[..., k : k + k * e], (*batch, k, e))
-        scale = _base.positive_scale(
-            ops.reshape(params[..., k + k * e :], (*batch, k, e)), min_scale
-        )
-        if e == 1:
-            loc, scale = loc[..., 0], scale[..., 0]
-        return cls(logits, loc, scale, validate_args=False)
+        return cls(*_unpack(params, k, e, float(min_scale)), validate_args=False)
 
     def parameters(self) -> dict[str, Any]:
         loc, scale = (self._to_event(a) for a in (self.loc, self.scale))
@@ -189,8 +181,7 @@ class MixtureNormal(Distribution):
         return ops.log_softmax(self.logits, axis=-1)
 
     def _mean_internal(self) -> Any:
-        w = ops.expand_dims(self.weights, -1)  # (*b, K, 1)
-        return ops.sum(w * self.loc, axis=-2)  # (*b, E)
+        return _moments(self.logits, self.loc, self.scale)[0]  # (*b, E)
 
     @property
     def mean(self) -> Any:
@@ -198,10 +189,7 @@ class MixtureNormal(Distribution):
 
     @property
     def variance(self) -> Any:
-        # Law of total variance, written around the mean to avoid cancellation.
-        w = ops.expand_dims(self.weights, -1)  # (*b, K, 1)
-        mean = ops.expand_dims(self._mean_internal(), -2)  # (*b, 1, E)
-        var = ops.sum(w * (ops.square(self.scale) + ops.square(self.loc - mean)), axis=-2)
+        var = _moments(self.logits, self.loc, self.scale)[1]
         return self._to_event(self._broadcast_event(var))
 
     @property
@@ -350,13 +338,7 @@ class MixtureNormal(Distribution):
 
     def _row_params(self) -> tuple[Any, Any, Any]:
         """(logits, loc, scale), each (R, K): one row per (batch element, event dimension)."""
-        k, e = self.num_components, self._event_size
-        logits = ops.broadcast_to(ops.expand_dims(self.logits, -2), self.batch_shape + (e, k))
-        loc, scale = (
-            ops.swapaxes(ops.broadcast_to(a, self.batch_shape + (k, e)), -1, -2)
-            for a in (self.loc, self.scale)
-        )
-        return tuple(ops.reshape(a, (-1, k)) for a in (logits, loc, scale))
+        return _rows(self.logits, self.loc, self.scale, tuple(self.batch_shape))
 
     # -- sampling ---------------------------------------------------------------
     def sample(self, sample_shape: int | tuple[int, ...] = (), seed: _base.SeedLike = None) -> Any:
@@ -423,3 +405,38 @@ class MixtureNormal(Distribution):
             f"MixtureNormal(num_components={self.num_components}, "
             f"batch_shape={self.batch_shape}, event_shape={self.event_shape})"
         )
+
+
+def _unpack_params(params: Any, k: int, e: int, min_scale: float) -> tuple[Any, Any, Any]:
+    """A head's outputs (..., K (1 + 2E)) -> logits (..., K), loc and scale (..., K[, E])."""
+    batch = tuple(ops.shape(params)[:-1])
+    logits = params[..., :k]
+    loc = ops.reshape(params[..., k : k + k * e], (*batch, k, e))
+    scale = _base.positive_scale(ops.reshape(params[..., k + k * e :], (*batch, k, e)), min_scale)
+    if e == 1:
+        loc, scale = loc[..., 0], scale[..., 0]
+    return logits, loc, scale
+
+
+def _mixture_moments(logits: Any, loc: Any, scale: Any) -> tuple[Any, Any]:
+    """Mean and variance (*b, E) of logits (*b, K), loc and scale (*b, K, E).
+
+    The law of total variance, written around the mean to avoid cancellation.
+    """
+    w = ops.expand_dims(ops.softmax(logits, axis=-1), -1)  # (*b, K, 1)
+    mean = ops.sum(w * loc, axis=-2)
+    var = ops.sum(w * (ops.square(scale) + ops.square(loc - ops.expand_dims(mean, -2))), axis=-2)
+    return mean, var
+
+
+def _row_params(logits: Any, loc: Any, scale: Any, batch: tuple[int, ...]) -> tuple[Any, Any, Any]:
+    """logits (*b, K), loc and scale (*b, K, E) -> each (R, K), a row per (element, dimension)."""
+    k, e = logits.shape[-1], loc.shape[-1]
+    logits = ops.broadcast_to(ops.expand_dims(logits, -2), batch + (e, k))
+    loc, scale = (ops.swapaxes(ops.broadcast_to(a, batch + (k, e)), -1, -2) for a in (loc, scale))
+    return tuple(ops.reshape(a, (-1, k)) for a in (logits, loc, scale))
+
+
+_rows = _base.fused(_row_params, static_argnums=(3,))
+_unpack = _base.fused(_unpack_params, static_argnums=(1, 2, 3))
+_moments = _base.fused(_mixture_moments)

@@ -123,11 +123,11 @@ def solve_traced(problem: Problem, rows: tuple[Any, ...], inputs: Any) -> Any:
 def _device_program(problem: Problem) -> Callable[..., Any]:
     import jax
 
-    return jax.jit(functools.partial(_device_solve, problem), **_compiler_options())
+    return jax.jit(functools.partial(_device_solve, problem), **compiler_options())
 
 
 @functools.cache
-def _compiler_options() -> dict[str, Any]:
+def compiler_options() -> dict[str, Any]:
     """XLA:CPU options for the solver programs, where this jaxlib knows them.
 
     XLA:CPU hands some small reductions (the softmax and the K x K density
@@ -264,7 +264,7 @@ def _compiled_prepare(prepare: Callable[..., Params]) -> Callable[..., Params]:
     if keras.backend.backend() == "jax":
         import jax
 
-        return jax.jit(prepare, **_compiler_options())
+        return jax.jit(prepare, **compiler_options())
     return prepare
 
 
@@ -390,7 +390,7 @@ def _compiled(init: InitFn, step: StepFn, steps_per_call: int) -> Callable[..., 
     if keras.backend.backend() == "jax":
         import jax
 
-        return jax.jit(advance, static_argnames="first", **_compiler_options())
+        return jax.jit(advance, static_argnames="first", **compiler_options())
     return advance
 
 
