@@ -50,7 +50,7 @@ CORES = (1, 128, 10_000)
 GRID_POINTS = 301
 MIN_TIMED_SECONDS = 1.0
 SUPPORT = (-6.0, 6.0)  # the spline flow's interval; the synthetic targets lie well inside
-DASK_EFFICIENCY = 0.71  # benchmarks/RESULTS-dask.md, 2026-12-01: 2 pinned workers 1.42x one
+DASK_EFFICIENCY = 0.875  # benchmarks/RESULTS-dask.md, 2026-12-02 (idle): 2 pinned workers 1.75x one
 RESULTS = Path(__file__).resolve().parent / "RESULTS-survey-cost.md"
 NETWORK = [128, 128, 64]  # a catalogue-scale network, fixed so that reruns stay comparable
 FAMILIES = {
@@ -78,7 +78,8 @@ _IN_MEMORY_CHILD = (
     "import json, sys\n"
     "from pathlib import Path\n"
     "from benchmarks.predict_throughput import in_memory_times\n"
-    "print(json.dumps(in_memory_times(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]))))\n"
+    "summaries, _ = in_memory_times(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]))\n"
+    "print(json.dumps(summaries))\n"
 )
 
 
