@@ -423,7 +423,10 @@ def _mixture_moments(logits: Any, loc: Any, scale: Any) -> tuple[Any, Any]:
 
     The law of total variance, written around the mean to avoid cancellation.
     """
-    w = ops.expand_dims(ops.softmax(logits, axis=-1), -1)  # (*b, K, 1)
+    if logits.shape[-1] == 1:
+        w = ops.ones_like(ops.expand_dims(logits, -1))
+    else:
+        w = ops.expand_dims(ops.softmax(logits, axis=-1), -1)  # (*b, K, 1)
     mean = ops.sum(w * loc, axis=-2)
     var = ops.sum(w * (ops.square(scale) + ops.square(loc - ops.expand_dims(mean, -2))), axis=-2)
     return mean, var

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -49,7 +50,7 @@ _CF_CHECK_EVERY = 10
 _TINY = 1e-30
 
 
-def _lower_tail_cdf(t: Any, df: Any) -> Any:
+def _lower_tail_cdf(t: Any, df: Any, loop: bool = False) -> Any:
     """P(T <= -|t|) for the standard t with `df` degrees of freedom, in keras.ops.
 
     Up to df = 100: the regularized incomplete beta I_x(df/2, 1/2) / 2 with
@@ -78,7 +79,7 @@ def _lower_tail_cdf(t: Any, df: Any) -> Any:
     front = a * log_x + b * log_y - log_beta - ops.where(tails, ops.log(a), math.log(b))
     y = t2 / (dfs + t2)  # 1 - x, without rounding x first
     fraction = _beta_continued_fraction(
-        ops.where(tails, a, b), ops.where(tails, b, a), ops.where(tails, x, y)
+        ops.where(tails, a, b), ops.where(tails, b, a), ops.where(tails, x, y), loop
     )
     incomplete = ops.exp(front) * fraction
     beta_cdf = 0.5 * ops.where(tails, incomplete, 1.0 - incomplete)
@@ -98,16 +99,21 @@ def _lower_tail_cdf(t: Any, df: Any) -> Any:
     return ops.clip(ops.where(small, beta_cdf, hill), 0.0, 0.5)
 
 
-def _beta_continued_fraction(a: Any, b: Any, x: Any) -> Any:
-    """The continued fraction of I_x(a, b) (modified Lentz); each element stops when converged."""
+def _beta_continued_fraction(a: Any, b: Any, x: Any, loop: bool = False) -> Any:
+    """The continued fraction of I_x(a, b) (modified Lentz); each element stops when converged.
+
+    `loop=True`: one `while_loop` that stops once every element has converged
+    (inside a compiled computation); otherwise unrolled steps, which stop
+    early on concrete values only (checked every `_CF_CHECK_EVERY` steps).
+    """
     qab, qap, qam = a + b, a + 1.0, a - 1.0
     c = ops.ones_like(x)
     d = 1.0 - qab * x / qap
     d = 1.0 / ops.where(ops.abs(d) < _TINY, _TINY, d)
     h = d
     done = ops.zeros_like(x) > 1.0
-    concrete = _base.concrete_numpy(x) is not None
-    for m in range(1, _CF_STEPS + 1):
+
+    def step(m: Any, c: Any, d: Any, h: Any, done: Any) -> tuple[Any, ...]:
         for numerator in (
             m * (b - m) * x / ((qam + 2.0 * m) * (a + 2.0 * m)),
             -(a + m) * (qab + m) * x / ((a + 2.0 * m) * (qap + 2.0 * m)),
@@ -118,7 +124,18 @@ def _beta_continued_fraction(a: Any, b: Any, x: Any) -> Any:
             c = ops.where(ops.abs(c) < _TINY, _TINY, c)
             h = ops.where(done, h, h * d * c)
         # As Numerical Recipes: converged when the odd step changes h by < 3e-7.
-        done = done | (ops.abs(d * c - 1.0) < 3e-7)
+        return c, d, h, done | (ops.abs(d * c - 1.0) < 3e-7)
+
+    if loop:
+        _, _, _, h, _ = ops.while_loop(
+            lambda m, c, d, h, done: (m <= _CF_STEPS) & ~ops.all(done),
+            lambda m, *state: (m + 1.0, *step(m, *state)),
+            (ops.ones((), x.dtype), c, d, h, done),
+        )
+        return h
+    concrete = _base.concrete_numpy(x) is not None
+    for m in range(1, _CF_STEPS + 1):
+        c, d, h, done = step(float(m), c, d, h, done)
         if concrete and m % _CF_CHECK_EVERY == 0 and bool(np.all(ops.convert_to_numpy(done))):
             break
     return h
@@ -257,7 +274,7 @@ class StudentT(Distribution):
 
     def _standard_cdf(self, t: Any) -> Any:
         """P(T <= t) of the standard t with self.df, accurate in both tails."""
-        lower = _lower_tail_cdf(t, self.df)
+        lower = _fused_lower_tail_cdf(t, self.df)
         return ops.where(t <= 0.0, lower, 1.0 - lower)
 
     def cdf(self, value: Any) -> Any:
@@ -302,3 +319,10 @@ class StudentT(Distribution):
 
         loc, scale, df = _base.float64_batch(self.batch_shape, self.loc, self.scale, self.df)
         return np.asarray(scoringrules.crps_t(y, df, loc, scale, backend="numpy"))
+
+
+# Concrete values on JAX: the whole CDF, continued fraction included, as one
+# compiled computation that loops until every element has converged.
+_fused_lower_tail_cdf = _base.fused(
+    functools.partial(_lower_tail_cdf, loop=True), plain=_lower_tail_cdf
+)
