@@ -119,7 +119,7 @@ def breakdown(model, x) -> dict[str, float]:
     parts["mean + std"] = clock() - start
     start = clock()
     predictive.mode  # noqa: B018
-    parts["mode (two mean-shift climbs)"] = clock() - start
+    parts["mode (two climbs: safeguarded Newton)"] = clock() - start
     start = clock()
     predictive.quantiles(list(DEFAULT_QUANTILES))
     parts["5 quantiles (safeguarded Halley)"] = clock() - start

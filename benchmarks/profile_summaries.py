@@ -7,7 +7,8 @@ process compiles once, then runs the workload `--rounds` times under
 `py-spy record`; only the samples taken inside those timed rounds count.
 Each sample is attributed to the first part of the pipeline on its stack.
 JAX runs compiled code on its own threads, so the Python stacks show the
-time spent dispatching blocks and waiting for their results.
+time spent dispatching blocks and waiting for their results (`--idle`: the
+main thread is sampled while it waits, too).
 
 Run (py-spy is in `likely[bench]`):
     python -m benchmarks.profile_summaries
@@ -32,17 +33,17 @@ _TIMED_MARK = "timed_rounds"  # the function whose samples count
 PARTS = [
     ("forward pass (Keras predict)", "Trainer.predict"),
     ("head output -> distribution (with validation)", "predictive_from_params"),
-    ("mode (two mean-shift climbs)", "Predictive.mode"),
+    ("mode (two climbs: safeguarded Newton)", "Predictive.mode"),
     ("5 quantiles (safeguarded Halley)", "Predictive.quantiles"),
     ("std", "Predictive.stddev"),
     ("mean", "Predictive.mean"),
     ("output table (pandas)", "DataFrame"),
 ]
-# Within the solver: host-side work against waiting for compiled blocks.
+# Within the solver (one compiled XLA computation per block of rows on JAX):
+# host-side work against waiting for the compiled blocks.
 SOLVER_PARTS = [
-    ("waiting for a block's results (XLA compute)", "convert_to_numpy"),
-    ("gathering a block's parameters (NumPy)", "_gather"),
-    ("writing a block's state back (NumPy)", "_collect"),
+    ("waiting for a block's results (XLA compute)", "solve_rows.<locals>.<listcomp>"),
+    ("padding a block's rows (NumPy)", "_pad"),
 ]
 
 
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
         command = [sys.executable, "-m", "benchmarks.profile_summaries", "--worker"]
         command += ["--rows", str(args.rows), "--rounds", str(args.rounds)]
         subprocess.run(
-            [py_spy, "record", "-r", "200", "-f", "raw", "-o", str(raw), "--", *command],
+            [py_spy, "record", "--idle", "-r", "200", "-f", "raw", "-o", str(raw), "--", *command],
             check=True,
             capture_output=True,
         )

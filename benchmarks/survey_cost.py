@@ -11,7 +11,7 @@ heads themselves.
 1. In memory: forward + summaries (mean, std, mode, 5 quantiles) of the
    `--rows` rows of the input file held in memory: the compute ceiling.
 2. End to end: `likely predict` on the `--rows`-row Parquet file, in a
-   process that has run it once on a 1,000-row file (that first run is the
+   process that has run it once on a 20,000-row file (that first run is the
    start-up a worker pays once: imports, model loading, compilation): the
    summaries table to Parquet, and the PDFs to a qp file, `mixmod` for the
    mixture (its exact parameters, 3 numbers per component) and `interp` on a
@@ -61,7 +61,7 @@ FAMILIES = {
         "head_options": {"low": SUPPORT[0], "high": SUPPORT[1]},
     },
 }
-# End to end in one process: `likely predict` on the 1,000-row file (imports, model
+# End to end in one process: `likely predict` on the 20,000-row file (imports, model
 # loading, compilation: the start-up a worker pays once), then on the big file, timed.
 _END_TO_END_CHILD = (
     "import json, resource, sys, time\n"
@@ -72,7 +72,14 @@ _END_TO_END_CHILD = (
     "    start = time.perf_counter()\n"
     "    main(['predict', model, source, '-o', target, *extra], standalone_mode=False)\n"
     "    times.append(time.perf_counter() - start)\n"
-    "print(json.dumps([*times, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))\n"
+    # The peak of this process's own memory: VmHWM (ru_maxrss would report at least the
+    # parent's peak, which Linux carries over fork and exec).
+    "try:\n"
+    "    with open('/proc/self/status') as status:\n"
+    "        peak = next(int(l.split()[1]) for l in status if l.startswith('VmHWM:'))\n"
+    "except OSError:\n"
+    "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+    "print(json.dumps([*times, peak]))\n"
 )
 _IN_MEMORY_CHILD = (
     "import json, sys\n"
@@ -89,7 +96,7 @@ class Output:
 
     name: str
     seconds: float  # `likely predict` on the `rows`-row file, after the start-up run
-    startup_seconds: float  # the first `likely predict` (1,000 rows) of the process
+    startup_seconds: float  # the first `likely predict` (20,000 rows) of the process
     peak_gb: float
     bytes_per_row: float
 
@@ -167,7 +174,7 @@ def end_to_end(
         core,
     )
     small_out.unlink()
-    return startup, seconds, max_rss_kib * 1024 / 1e9  # ru_maxrss: KiB on Linux
+    return startup, seconds, max_rss_kib * 1024 / 1e9  # KiB
 
 
 def _outputs(spec: dict, grid_points: int) -> list[tuple[str, str, list[str]]]:
@@ -209,7 +216,9 @@ def run(
     with tempfile.TemporaryDirectory(prefix="likely-bench-") as tmp:
         folder = Path(tmp)
         inference.write_input(folder / "input.parquet", rows)
-        inference.write_input(folder / "startup.parquet", predict_throughput.STARTUP_ROWS)
+        inference.write_input(
+            folder / "startup.parquet", min(predict_throughput.STARTUP_ROWS, rows)
+        )
         result = SurveyCost(
             rows,
             core,
@@ -338,7 +347,8 @@ def assumptions(result: SurveyCost) -> str:
             f"{pinned}, on this machine, with the load average given above; a shared or "
             "different CPU moves them. In memory is the median of the timed rounds; end to "
             "end, `likely predict` (reading, predicting, writing, model loading) in a process "
-            "that has already run it once on 1,000 rows (its start-up).",
+            "that has already run it once on 20,000 rows (its start-up: imports, model "
+            "loading, compiling the solvers for full-size blocks).",
             "- The summaries table includes the covariate-shift score `likely train` saves in "
             "the model by default (distance to the 10th nearest of 10,000 training rows, a "
             "k-d tree query per galaxy); on 16 features it costs more than the network and "

@@ -9,10 +9,10 @@ RAW = "\n".join(
         "<module> (x.py:1);timed_rounds (profile_summaries.py:60);<lambda> (p.py:1);"
         "JAXTrainer.predict (keras/src/backend/jax/trainer.py:500) 30",
         "<module> (x.py:1);timed_rounds (profile_summaries.py:60);summarize (_predict.py:45);"
-        "Predictive.quantiles (_predictive.py:191);solve (_solve.py:80);"
-        "_collect (_solve.py:120);convert_to_numpy (core.py:409) 50",
+        "Predictive.quantiles (_predictive.py:191);solve_rows (_solve.py:80);"
+        "solve_rows.<locals>.<listcomp> (_solve.py:100) 50",
         "<module> (x.py:1);timed_rounds (profile_summaries.py:60);summarize (_predict.py:45);"
-        "Predictive.mode (_predictive.py:180);solve (_solve.py:80);_gather (_solve.py:110) 20",
+        "Predictive.mode (_predictive.py:180);solve_rows (_solve.py:80);_pad (_solve.py:380) 20",
     ]
 )
 
@@ -22,8 +22,8 @@ def test_samples_are_attributed_to_parts_inside_the_timed_rounds_only():
     assert total == 100
     assert parts["forward pass (Keras predict)"] == 30
     assert parts["5 quantiles (safeguarded Halley)"] == 50
-    assert parts["mode (two mean-shift climbs)"] == 20
+    assert parts["mode (two climbs: safeguarded Newton)"] == 20
     assert solver["waiting for a block's results (XLA compute)"] == 50
-    assert solver["gathering a block's parameters (NumPy)"] == 20
+    assert solver["padding a block's rows (NumPy)"] == 20
     text = profile_summaries.report(parts, solver, total, rows=10, rounds=1)
     assert "| 5 quantiles (safeguarded Halley) | 50% |" in text
