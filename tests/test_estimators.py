@@ -9,7 +9,13 @@ from likely.datasets import make_d2
 
 
 def small(**kwargs):
-    params = {"hidden": (16, 16), "epochs": 30, "tracking": False, "random_state": 0}
+    params = {
+        "hidden": (16, 16),
+        "ensemble_size": 1,
+        "epochs": 30,
+        "tracking": False,
+        "random_state": 0,
+    }
     return likely.ProbabilisticRegressor(**{**params, **kwargs})
 
 

@@ -5,7 +5,8 @@ raw inputs and raw target of every split of every set, in one process, and
 writes `benchmarks/RESULTS-robustness.md`:
 
 - methods (`_methods`): `likely.ProbabilisticRegressor()` with no model
-  argument (what a new user gets), the same with `ensemble_size=5`,
+  argument (what a new user gets: a 5-member deep ensemble), the same with
+  `ensemble_size=1` (one network),
   `ngboost.NGBRegressor()` (Normal, its defaults) and a constant Gaussian
   (training mean and standard deviation); the true conditional is scored
   too on synthetic sets, as the floor;

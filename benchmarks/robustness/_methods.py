@@ -21,7 +21,6 @@ import numpy as np
 
 QUICK_EPOCHS = 2
 QUICK_ROUNDS = 20
-ENSEMBLE_SIZE = 5
 
 
 @dataclass(frozen=True)
@@ -71,19 +70,8 @@ def _likely(x, y, x_test, seed, quick):
     return likely_estimator(seed, quick).fit(x, y).predict_distribution(x_test)
 
 
-def ensemble_parameter() -> str | None:
-    """The estimator's ensemble-size parameter, or None if it exposes none."""
-    import likely
-
-    params = likely.ProbabilisticRegressor().get_params()
-    return "ensemble_size" if "ensemble_size" in params else None
-
-
-def _likely_ensemble(x, y, x_test, seed, quick):
-    parameter = ensemble_parameter()
-    if parameter is None:
-        raise ValueError("likely.ProbabilisticRegressor exposes no ensemble_size parameter")
-    estimator = likely_estimator(seed, quick, **{parameter: ENSEMBLE_SIZE})
+def _likely_single(x, y, x_test, seed, quick):
+    estimator = likely_estimator(seed, quick, ensemble_size=1)
     return estimator.fit(x, y).predict_distribution(x_test)
 
 
@@ -108,16 +96,16 @@ def _constant(x, y, x_test, seed, quick):
 
 FIT = {
     "likely": _likely,
-    "likely-ensemble": _likely_ensemble,
+    "likely-single": _likely_single,
     "ngboost": _ngboost,
     "constant": _constant,
 }
 
 METHODS: dict[str, Method] = {
     "likely": Method("likely", "likely.ProbabilisticRegressor() defaults, raw X and y", "likely"),
-    "likely-ensemble": Method(
-        "likely-ensemble",
-        f"likely.ProbabilisticRegressor(ensemble_size={ENSEMBLE_SIZE}), other defaults",
+    "likely-single": Method(
+        "likely-single",
+        "likely.ProbabilisticRegressor(ensemble_size=1): one network, other defaults",
         "likely",
     ),
     "ngboost": Method("ngboost", "ngboost.NGBRegressor() defaults (Normal, 500 rounds)", "normal"),

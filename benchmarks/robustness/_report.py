@@ -16,7 +16,7 @@ CALIBRATION_ROWS = 2_000
 PIT_KS_MAX = 0.03
 COVERAGE_TOLERANCE = 0.02
 NGBOOST_SHARE = 0.8
-CANDIDATES = ("likely", "likely-ensemble", "ngboost")
+CANDIDATES = ("likely", "likely-single", "ngboost")
 """Methods the criteria are evaluated for (NGBoost for reference)."""
 
 HEADERS = {

@@ -122,7 +122,7 @@ class DataConfig(_Section):
 class ModelConfig(_Section):
     """The network: hidden layers and the probabilistic head."""
 
-    hidden: list[int] = Field(default=[64, 64])
+    hidden: list[int] = Field(default=[128, 128])
     activation: Literal["relu", "tanh", "gelu", "silu", "elu", "sigmoid"] = "relu"
     head: str = Field(
         default="mixture",
@@ -135,7 +135,7 @@ class ModelConfig(_Section):
         description="Further options of the family, e.g. {low: 0.0, high: 3.5} for "
         "spline_flow, {component: student_t} for mixture_same_family.",
     )
-    ensemble_size: int = Field(default=1, ge=1, le=100)
+    ensemble_size: int = Field(default=5, ge=1, le=100)
     variational: Literal["reparameterization", "flipout"] | None = None
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
     min_scale: float = Field(default=DEFAULT_MIN_SCALE, ge=0.0)
