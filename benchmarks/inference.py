@@ -146,7 +146,12 @@ def train_pipeline_model(
     if not (folder / "train.parquet").exists():
         frame.to_parquet(folder / "train.parquet")
     if model is None:
-        model = {"hidden": list(HIDDEN), "head": "mixture", "num_components": NUM_COMPONENTS}
+        model = {
+            "hidden": list(HIDDEN),
+            "head": "mixture",
+            "num_components": NUM_COMPONENTS,
+            "ensemble_size": 1,  # the in-memory reference is one network
+        }
     config = parse_config(
         {
             "data": {

@@ -53,10 +53,18 @@ SUPPORT = (-6.0, 6.0)  # the spline flow's interval; the synthetic targets lie w
 DASK_EFFICIENCY = 0.875  # benchmarks/RESULTS-dask.md, 2026-12-02 (idle): 2 pinned workers 1.75x one
 RESULTS = Path(__file__).resolve().parent / "RESULTS-survey-cost.md"
 NETWORK = [128, 128, 64]  # a catalogue-scale network, fixed so that reruns stay comparable
+# One network, not the default 5-member ensemble: the per-row cost of one model (an
+# ensemble of M members costs about M times its dense layers).
 FAMILIES = {
-    "normal mixture (10 components)": {"hidden": NETWORK, "head": "mixture", "num_components": 10},
+    "normal mixture (10 components)": {
+        "hidden": NETWORK,
+        "head": "mixture",
+        "num_components": 10,
+        "ensemble_size": 1,
+    },
     "spline flow (16 bins)": {
         "hidden": NETWORK,
+        "ensemble_size": 1,
         "head": "spline_flow",
         "head_options": {"low": SUPPORT[0], "high": SUPPORT[1]},
     },

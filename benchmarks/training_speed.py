@@ -81,6 +81,7 @@ def likely_default_epoch(x, y) -> Callable[[], object]:
 
     regressor = likely.ProbabilisticRegressor(
         hidden=HIDDEN,
+        ensemble_size=1,  # the hand-written loops train one network
         head="normal",  # the hand-written loops' Gaussian head
         learning_rate=LEARNING_RATE,
         batch_size=BATCH_SIZE,

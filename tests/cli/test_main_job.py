@@ -45,7 +45,7 @@ def small_config(folder, tracking=False, **data):
             "id_column": "obj",
             **data,
         },
-        "model": {"hidden": [16], "head": "mixture", "num_components": 2},
+        "model": {"hidden": [16], "head": "mixture", "num_components": 2, "ensemble_size": 1},
         "training": {"epochs": 4, "batch_size": 64},
         "tracking": {"enabled": tracking, "experiment": "cli-test"},
     }
@@ -91,6 +91,7 @@ def test_table_template_trains_and_no_run_replaces_another(tmp_path):
     write_tables(tmp_path, n=200)
     data = yaml.safe_load(text)
     data["training"]["epochs"] = 2
+    data["model"]["ensemble_size"] = 1
     data["tracking"]["enabled"] = False
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(data))
     first = run_cli("train", "run.yaml", "--quiet", cwd=tmp_path)

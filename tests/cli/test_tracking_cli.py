@@ -182,7 +182,7 @@ def test_ui_prints_the_training_view_and_sigterm_stops_every_process(store: Path
 
 _SWEEP_YAML = """
 data: {train: d2.csv, features: [x], target: y, validation_fraction: 0.3}
-model: {hidden: [4], num_components: 1}
+model: {hidden: [4], num_components: 1, ensemble_size: 1}
 training: {epochs: 3, batch_size: 32}
 search:
   training.learning_rate: {type: float, low: 0.001, high: 0.03, log: true}

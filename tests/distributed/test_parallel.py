@@ -34,7 +34,7 @@ SCRIPT = textwrap.dedent(
         config = parse_config({
             "data": {"train": str(folder / "train.parquet"), "test": str(folder / "test.parquet"),
                      "features": ["x1", "x2"], "target": "y", "validation_fraction": 0.2},
-            "model": {"hidden": [16], "head": "mixture", "num_components": 2},
+            "model": {"hidden": [16], "head": "mixture", "num_components": 2, "ensemble_size": 1},
             "training": {"epochs": 4, "batch_size": 64, "devices": devices},
             "tracking": {"enabled": False},
         })

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.backends
 
 
 def fit(x, y, seed):
-    model = ModelConfig(hidden=[8], num_components=2)
+    model = ModelConfig(hidden=[8], num_components=2, ensemble_size=1)
     training = TrainingConfig(epochs=3, batch_size=32, seed=seed)
     return fit_arrays(model, training, x, y, validation_fraction=0.2)
 
@@ -47,7 +47,7 @@ def test_a_column_constant_in_training_does_not_blow_up_predictions():
     x = np.column_stack([rng.normal(size=400), np.zeros(400)]).astype("float32")
     y = (20.0 + 5.0 * x[:, 0] + rng.normal(size=400)).astype("float32")
     fitted = fit_arrays(
-        ModelConfig(hidden=[16], num_components=1),
+        ModelConfig(hidden=[16], num_components=1, ensemble_size=1),
         TrainingConfig(epochs=20, batch_size=32, seed=0),
         x, y, validation_fraction=0.2,
     )  # fmt: skip
@@ -65,7 +65,9 @@ def test_a_row_far_outside_the_training_range_is_predicted_at_its_edge():
     y = (x[:, 0] + 0.2 * rng.normal(size=400)).astype("float32")
     kwargs = dict(validation_fraction=0.2)
     training = TrainingConfig(epochs=5, batch_size=32, seed=0)
-    clipped = fit_arrays(ModelConfig(hidden=[16], num_components=1), training, x, y, **kwargs)
+    clipped = fit_arrays(
+        ModelConfig(hidden=[16], num_components=1, ensemble_size=1), training, x, y, **kwargs
+    )
     fitted = clipped.split.fit
     low, high = x[fitted].min(axis=0), x[fitted].max(axis=0)
     edge = high + 0.1 * (high - low)  # the default margin: 10% of the range on each side
@@ -74,7 +76,7 @@ def test_a_row_far_outside_the_training_range_is_predicted_at_its_edge():
     np.testing.assert_allclose(p.mean[0], p.mean[1], rtol=1e-5)
     assert p.mean[2] != p.mean[0]  # inside the range nothing is clipped
     free = fit_arrays(
-        ModelConfig(hidden=[16], num_components=1, input_clip_margin=None), training, x, y,
+        ModelConfig(hidden=[16], num_components=1, ensemble_size=1, input_clip_margin=None), training, x, y,
         **kwargs,
     )  # fmt: skip
     q = likely.predict_distribution(free.model, far)

@@ -53,7 +53,7 @@ def test_interrupted_training_resumes_without_gap(tmp_path, sig):
     )
     config = {
         "data": {"train": "train.parquet", "features": ["a", "b", "c", "d"], "target": "y"},
-        "model": {"hidden": [16], "head": "normal"},
+        "model": {"hidden": [16], "head": "normal", "ensemble_size": 1},
         "training": {"epochs": EPOCHS, "batch_size": 256, "early_stopping": {"enabled": False}},
         "tracking": {"experiment": "resume"},
     }

@@ -69,7 +69,7 @@ def toy_model(reference_rows=300, **shift):
                 "target": "y",
                 "shift_score": {"reference_rows": reference_rows, **shift},
             },
-            "model": {"hidden": [8], "head": "normal"},
+            "model": {"hidden": [8], "head": "normal", "ensemble_size": 1},
         }
     )
     return build_model(config, frame), frame

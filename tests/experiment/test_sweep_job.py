@@ -45,7 +45,7 @@ def sweep_dict(table: Path, storage: str, search: dict | None = None) -> dict:
             "target": "y",
             "validation_fraction": 0.3,
         },
-        "model": {"hidden": [8], "num_components": 2},
+        "model": {"hidden": [8], "num_components": 2, "ensemble_size": 1},
         "training": {"epochs": 3, "batch_size": 32, "seed": 3},
         "tracking": {"enabled": False},
         "search": search or {"model.num_components": {"type": "categorical", "choices": [2]}},

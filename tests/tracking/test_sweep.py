@@ -21,7 +21,7 @@ def _config(workdir: Path, **study) -> SweepConfig:
     return parse_sweep_config(
         {
             "data": {"train": str(workdir / "d2.csv"), "features": ["x"], "target": "y"},
-            "model": {"hidden": [4], "num_components": 1},
+            "model": {"hidden": [4], "num_components": 1, "ensemble_size": 1},
             "training": {"epochs": 3, "batch_size": 32},
             "search": {
                 "training.learning_rate": {"type": "float", "low": 1e-3, "high": 3e-2, "log": True},
