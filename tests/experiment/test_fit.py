@@ -76,8 +76,8 @@ def test_a_row_far_outside_the_training_range_is_predicted_at_its_edge():
     np.testing.assert_allclose(p.mean[0], p.mean[1], rtol=1e-5)
     assert p.mean[2] != p.mean[0]  # inside the range nothing is clipped
     free = fit_arrays(
-        ModelConfig(hidden=[16], num_components=1, ensemble_size=1, input_clip_margin=None), training, x, y,
-        **kwargs,
+        ModelConfig(hidden=[16], num_components=1, ensemble_size=1, input_clip_margin=None),
+        training, x, y, **kwargs,
     )  # fmt: skip
     q = likely.predict_distribution(free.model, far)
     assert abs(q.mean[0] - q.mean[1]) > 1.0  # without the layer: extrapolated
