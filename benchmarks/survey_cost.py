@@ -58,9 +58,9 @@ NETWORK = [128, 128, 64]  # a catalogue-scale network, fixed so that reruns stay
 FAMILIES = {
     "normal mixture (10 components)": {
         "hidden": NETWORK,
+        "ensemble_size": 1,
         "head": "mixture",
         "num_components": 10,
-        "ensemble_size": 1,
     },
     "spline flow (16 bins)": {
         "hidden": NETWORK,
