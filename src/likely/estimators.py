@@ -48,7 +48,8 @@ class ProbabilisticRegressor(RegressorMixin, BaseEstimator):
         batch_size: Batch size, or "auto": the smallest power of two >= (training
             rows)/64, between 32 and 256.
         learning_rate: Peak learning rate (cosine decay).
-        weight_decay: AdamW weight decay.
+        weight_decay: AdamW weight decay, or "auto": 4e-3 on up to 2,000 training
+            rows, 4e-3 x 2,000/n above, as `likely train`'s `weight_decay: auto`.
         validation_fraction: Share held out (none under 50 rows).
         patience: Early-stopping patience, in epochs without improvement of the
             held-out NLL after a scale recalibration
@@ -98,7 +99,7 @@ class ProbabilisticRegressor(RegressorMixin, BaseEstimator):
         epochs: int = 200,
         batch_size: int | str = "auto",
         learning_rate: float = 2e-3,
-        weight_decay: float = 4e-3,
+        weight_decay: float | str = "auto",
         validation_fraction: float = 0.2,
         patience: int = 20,
         min_scale: float = DEFAULT_MIN_SCALE,

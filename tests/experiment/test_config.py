@@ -57,6 +57,19 @@ def test_invalid_values_name_field_value_and_allowed(patch, fragments):
         assert fragment in message
 
 
+def test_auto_weight_decay_falls_as_one_over_the_training_rows():
+    from likely.experiment._config import TrainingConfig, resolved_training
+
+    assert TrainingConfig().weight_decay == "auto"  # the estimator's default too
+    resolved = [resolved_training(TrainingConfig(), n).weight_decay for n in (50, 2_000, 8_000)]
+    assert resolved == pytest.approx([4e-3, 4e-3, 1e-3])
+    fixed = TrainingConfig(weight_decay=0.01, batch_size=64)
+    assert resolved_training(fixed, 100_000) is fixed  # explicit values are kept
+    assert parse_config({**MINIMAL, "training": {"weight_decay": 0}}).training.weight_decay == 0
+    with pytest.raises(ConfigError, match="training.weight_decay"):
+        parse_config({**MINIMAL, "training": {"weight_decay": "large"}})
+
+
 def test_load_config_errors(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "missing.yaml")

@@ -39,6 +39,19 @@ def test_a_seed_gives_identical_weights_and_the_global_generators_are_restored()
     assert not np.array_equal(a.model.get_weights()[-2], c.model.get_weights()[-2])
 
 
+def test_auto_weight_decay_is_resolved_on_the_rows_trained_on():
+    from likely.experiment._config import auto_weight_decay
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5_000, 2)).astype("float32")
+    y = (x[:, 0] + 0.3 * rng.normal(size=5_000)).astype("float32")
+    model = ModelConfig(hidden=[8], num_components=1, ensemble_size=1)
+    fitted = fit_arrays(model, TrainingConfig(epochs=1), x, y, validation_fraction=0.2)
+    assert len(fitted.split.fit) == 4_000
+    assert float(fitted.model.optimizer.weight_decay) == pytest.approx(auto_weight_decay(4_000))
+    assert auto_weight_decay(4_000) == pytest.approx(2e-3)
+
+
 def test_a_column_constant_in_training_does_not_blow_up_predictions():
     """A one-hot level never seen in training: Keras' adapt would divide it by 1e-7."""
     import likely

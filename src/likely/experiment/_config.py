@@ -217,13 +217,38 @@ def auto_batch_size(n_rows: int) -> int:
     return int(min(high, max(low, 2 ** math.ceil(math.log2(max(n_rows, 1) / 64)))))
 
 
+WEIGHT_DECAY = 4e-3
+"""`weight_decay: auto` on up to `WEIGHT_DECAY_ROWS` training rows."""
+WEIGHT_DECAY_ROWS = 2_000
+
+
+def auto_weight_decay(n_rows: int) -> float:
+    """The `auto` AdamW weight decay for `n_rows` training rows: 4e-3, times 2,000/n above 2,000.
+
+    Keras' AdamW decays the weights by a fixed fraction per step whatever the
+    number of rows, while the loss is a mean over rows: the decay is a prior
+    whose weight against the data must fall as 1/n, as a Gaussian prior's
+    does against a summed log-likelihood. The constants were screened on
+    data sets of 200 to 200,000 rows (`benchmarks/RESULTS-defaults-screen.md`).
+
+    Example:
+        >>> [auto_weight_decay(n) for n in (200, 2_000, 20_000, 200_000)]
+        [0.004, 0.004, 0.0004, 4e-05]
+    """
+    return WEIGHT_DECAY * min(1.0, WEIGHT_DECAY_ROWS / max(n_rows, 1))
+
+
 class TrainingConfig(_Section):
     """Optimization settings."""
 
     optimizer: Literal["adam", "adamw"] = "adamw"
     learning_rate: float = Field(default=2e-3, gt=0.0, le=1.0)
     schedule: Literal["constant", "cosine"] = "cosine"
-    weight_decay: float = Field(default=4e-3, ge=0.0)
+    weight_decay: Annotated[float, Field(ge=0.0)] | Literal["auto"] = Field(
+        default="auto",
+        description="AdamW weight decay, or auto: 4e-3 on up to 2,000 training rows, "
+        "4e-3 x 2,000/n above (the decay's weight against the mean loss falls as 1/n).",
+    )
     batch_size: Annotated[int, Field(ge=1)] | Literal["auto"] = Field(
         default="auto",
         description="Rows per step, or auto: the smallest power of two >= (training rows)/64, "
@@ -350,7 +375,10 @@ def load_config(path: str | Path) -> Config:
 
 
 def resolved_training(training: TrainingConfig, n_rows: int) -> TrainingConfig:
-    """`training` with `batch_size: auto` replaced by its value for `n_rows` training rows."""
-    if training.batch_size != "auto":
-        return training
-    return training.model_copy(update={"batch_size": auto_batch_size(n_rows)})
+    """`training` with `batch_size` and `weight_decay: auto` resolved for `n_rows` training rows."""
+    update: dict[str, Any] = {}
+    if training.batch_size == "auto":
+        update["batch_size"] = auto_batch_size(n_rows)
+    if training.weight_decay == "auto":
+        update["weight_decay"] = auto_weight_decay(n_rows)
+    return training.model_copy(update=update) if update else training
