@@ -77,6 +77,7 @@ def likely_default_epoch(x, y) -> Callable[[], object]:
     import keras
 
     import likely
+    from likely.experiment._config import resolved_training
     from likely.experiment._training import build_network, compile_model, fit_model, steps_per_epoch
 
     regressor = likely.ProbabilisticRegressor(
@@ -88,7 +89,7 @@ def likely_default_epoch(x, y) -> Callable[[], object]:
         validation_fraction=0.0,
     )
     model_config, training = regressor._configs()
-    training = training.model_copy(update={"epochs": 1})
+    training = resolved_training(training, len(x)).model_copy(update={"epochs": 1})
     keras.utils.set_random_seed(0)
     normalization = keras.layers.Normalization(name="standardize")
     normalization.adapt(x)

@@ -45,7 +45,12 @@ def build_network(
 
 
 def compile_model(model: keras.Model, training: TrainingConfig, steps_per_epoch: int) -> None:
-    """Compiles with the configured optimizer and schedule and the NLL loss."""
+    """Compiles with the configured optimizer and schedule and the NLL loss.
+
+    `training` must be resolved on the rows trained on (`resolved_training`).
+    """
+    if training.weight_decay == "auto" or training.batch_size == "auto":
+        raise ValueError("compile_model needs a resolved training config: call resolved_training")
     rate: Any = training.learning_rate
     if training.schedule == "cosine":
         rate = keras.optimizers.schedules.CosineDecay(
