@@ -218,8 +218,15 @@ def run(
     grid_points: int = GRID_POINTS,
     efficiency: float = DASK_EFFICIENCY,
     pin: bool = True,
+    families: Sequence[str] | None = None,
 ) -> SurveyCost:
-    """Every measurement of the cost model (`pin=False`: the processes are not pinned)."""
+    """Every measurement of the cost model (`pin=False`: the processes are not pinned).
+
+    `families`: names of `FAMILIES` to measure (default: all of them).
+    """
+    unknown = set(families or ()) - set(FAMILIES)
+    if unknown:
+        raise ValueError(f"unknown families {sorted(unknown)}; known: {sorted(FAMILIES)}")
     core = measurement_core() if pin else None
     with tempfile.TemporaryDirectory(prefix="likely-bench-") as tmp:
         folder = Path(tmp)
@@ -236,6 +243,8 @@ def run(
             load_average=_common.load_average(),
         )
         for name, spec in FAMILIES.items():
+            if families is not None and name not in families:
+                continue
             result.families.append(
                 measure_family(folder, name, spec, rows, rounds, grid_points, core)
             )
