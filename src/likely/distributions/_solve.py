@@ -36,6 +36,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from likely.distributions._base import compiler_options
+
 Params = tuple[Any, ...]
 State = tuple[Any, ...]
 InitFn = Callable[[Params, Any], State]
@@ -124,27 +126,6 @@ def _device_program(problem: Problem) -> Callable[..., Any]:
     import jax
 
     return jax.jit(functools.partial(_device_solve, problem), **compiler_options())
-
-
-@functools.cache
-def compiler_options() -> dict[str, Any]:
-    """XLA:CPU options for the solver programs, where this jaxlib knows them.
-
-    XLA:CPU hands some small reductions (the softmax and the K x K density
-    of a block's rows) to YNNPACK fusions, which made the mode's preparation
-    5x slower than XLA's own loops; the option turns that off for these
-    programs only.
-    """
-    import jax
-
-    options = {"xla_cpu_experimental_ynn_fusion_type": ""}
-    if jax.default_backend() != "cpu":
-        return {}
-    try:
-        jax.jit(lambda x: x + 1.0, compiler_options=options).lower(1.0).compile()
-    except Exception:  # an XLA without the option
-        return {}
-    return {"compiler_options": options}
 
 
 def _device_solve(problem: Problem, rows: tuple[Any, ...], inputs: Any) -> Any:
