@@ -25,7 +25,7 @@ import numpy as np
 from likely.experiment._config import ModelConfig, TrainingConfig, resolved_training
 from likely.experiment._features import sampling_options
 from likely.experiment._shift import training_sample_layer
-from likely.experiment._training import build_network, compile_model
+from likely.experiment._training import build_network, compile_model, training_callbacks
 
 MIN_ROWS_FOR_VALIDATION = 50
 """Below this many rows everything is trained on (no early stopping, no recalibration)."""
@@ -268,26 +268,14 @@ def _fit(
     progress: str | None,
     seed: int,
 ) -> dict[str, list[float]]:
-    fit_callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
     validation = None
     if len(split.stop):
         validation = (x[split.stop], y[split.stop])
         if weights is not None:
             validation = (*validation, weights[split.stop])
-        stopping = training.early_stopping
-        if stopping.enabled and stopping.monitor == "calibrated_nll":
-            from likely.callbacks import CalibratedEarlyStopping
-
-            fit_callbacks.append(CalibratedEarlyStopping(validation, patience=stopping.patience))
-        elif stopping.enabled:
-            fit_callbacks.append(
-                keras.callbacks.EarlyStopping(patience=stopping.patience, restore_best_weights=True)
-            )
-    fit_callbacks += callbacks or []
-    if progress:
-        from likely._progress import EpochProgress
-
-        fit_callbacks.append(EpochProgress(progress))
+    fit_callbacks = training_callbacks(
+        training.early_stopping, validation, validation is not None, callbacks, progress
+    )
     x_fit, y_fit = x[split.fit], y[split.fit]
     w_fit = None if weights is None else weights[split.fit]
     if training.devices is not None:

@@ -9,7 +9,12 @@ import keras
 import numpy as np
 
 from likely import losses
-from likely.experiment._config import ModelConfig, TrainingConfig, resolved_training
+from likely.experiment._config import (
+    EarlyStoppingConfig,
+    ModelConfig,
+    TrainingConfig,
+    resolved_training,
+)
 from likely.models import mlp
 
 
@@ -75,6 +80,36 @@ def steps_per_epoch(n_rows: int, training: TrainingConfig, validation_fraction: 
     return max(1, math.ceil(n_fit / resolved_training(training, n_fit).batch_size))
 
 
+def training_callbacks(
+    stopping: EarlyStoppingConfig,
+    validation: Any,
+    validates: bool,
+    callbacks: list[keras.callbacks.Callback] | None,
+    progress: str | None,
+) -> list[keras.callbacks.Callback]:
+    """TerminateOnNaN, early stopping where `fit` validates, the caller's callbacks, progress.
+
+    `validation` is the explicit validation data (`calibrated_nll` needs it) or
+    None; `validates` says whether `fit` validates at all (explicit data or
+    Keras' `validation_split`).
+    """
+    out: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
+    if stopping.enabled and stopping.monitor == "calibrated_nll" and validation is not None:
+        from likely.callbacks import CalibratedEarlyStopping
+
+        out.append(CalibratedEarlyStopping(validation, patience=stopping.patience))
+    elif stopping.enabled and validates:
+        out.append(
+            keras.callbacks.EarlyStopping(patience=stopping.patience, restore_best_weights=True)
+        )
+    out += callbacks or []
+    if progress:
+        from likely._progress import EpochProgress
+
+        out.append(EpochProgress(progress))
+    return out
+
+
 def fit_model(
     model: keras.Model,
     x: np.ndarray,
@@ -98,26 +133,14 @@ def fit_model(
         x, y, validation, validation_fraction = _split_for_devices(
             x, y, training, validation_fraction
         )
-    fit_callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
     stopping = training.early_stopping
     calibrated = stopping.enabled and stopping.monitor == "calibrated_nll"
     if calibrated and validation is None and validation_fraction > 0:
         n_fit = fit_rows(len(x), validation_fraction)  # the rows validation_split would take
         x, y, validation = x[:n_fit], y[:n_fit], (x[n_fit:], y[n_fit:])
         validation_fraction = 0.0
-    if calibrated and validation is not None:
-        from likely.callbacks import CalibratedEarlyStopping
-
-        fit_callbacks.append(CalibratedEarlyStopping(validation, patience=stopping.patience))
-    elif stopping.enabled and (validation_fraction > 0 or validation is not None):
-        fit_callbacks.append(
-            keras.callbacks.EarlyStopping(patience=stopping.patience, restore_best_weights=True)
-        )
-    fit_callbacks += callbacks or []
-    if progress:
-        from likely._progress import EpochProgress
-
-        fit_callbacks.append(EpochProgress(progress))
+    validates = validation_fraction > 0 or validation is not None
+    fit_callbacks = training_callbacks(stopping, validation, validates, callbacks, progress)
     return model.fit(
         x,
         y,
