@@ -16,8 +16,9 @@ from click.testing import CliRunner
 def run_cli(*args, cwd, env=None, fresh=False):
     """`likely ARGS` in `cwd`: in this process (click's runner), or `fresh` as a user runs it.
 
-    The in-process run is the same code minus a Python start-up (seconds per call); the
-    end-to-end runs and one error path use a fresh process, whose terminal output they check.
+    The in-process run is the same code minus a Python start-up (seconds per call). The
+    end-to-end runs and a config error use a fresh process, whose terminal output they
+    check; so does the `runs:/` error, as MLflow imported earlier here would log at INFO.
     """
     if fresh:
         full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
