@@ -7,22 +7,23 @@ import pytest
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-# Files that take minutes each (measured in a full run): pytest-xdist hands them out first,
-# so that no worker is left with one of them at the end while the other idles.
+# The slowest files, slowest first (summed test durations of a full run): pytest-xdist
+# hands them out first, so that no worker is left with one of them at the end while the
+# other idles.
 # scripts/test passes --no-loadscope-reorder, which keeps this order.
 SLOW_FIRST = (
-    "tests/test_docs.py",
     "tests/test_backends_tensorflow.py",
-    "tests/cli/test_main_job.py",
-    "tests/test_backends.py",
+    "tests/test_docs.py",
     "tests/test_estimators.py",
+    "tests/test_backends.py",
     "tests/cli/test_tracking_cli.py",
     "tests/cli/test_demo.py",
-    "tests/benchmarks/test_survey_cost.py",
     "tests/experiment/test_pipeline.py",
-    "tests/tracking/test_server.py",
-    "tests/experiment/test_resume.py",
+    "tests/cli/test_main_job.py",
     "tests/tracking/test_run_status.py",
+    "tests/tracking/test_server.py",
+    "tests/benchmarks/test_survey_cost.py",
+    "tests/experiment/test_resume.py",
     "tests/benchmarks/test_predict_throughput.py",
     "tests/distributed/test_dask.py",
 )
